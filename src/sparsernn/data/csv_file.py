@@ -1,0 +1,243 @@
+"""Labelled strings from a CSV file.
+
+The file is UTF-8 text with a header row naming a string column and a label column
+(``string`` and ``valid`` unless told otherwise); other columns, such as the index
+column that :meth:`pandas.DataFrame.to_csv` writes, are ignored. Errors name the file
+and, for a bad row, its line in the file (1-based, the header being line 1 when it
+opens the file), so an editor can jump to it.
+
+Example
+-------
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "toy.csv"
+>>> _ = path.write_text("string,valid\\nBTXSE,1\\nBTTE,0\\n")
+>>> data, classes = load_csv(path)
+>>> data.strings, data.labels.tolist(), classes
+(('BTXSE', 'BTTE'), [1, 0], ('0', '1'))
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..seeding import derive_seed
+from ._checks import check_seed, check_split_fractions
+from .strings import DatasetSplits, LabelledStrings, stratified_split
+
+__all__ = ["load_csv", "csv_dataset"]
+
+# Lower-cased spellings of a boolean label; a pair with one of each is mapped false -> 0.
+_FALSE_LIKE = {"0", "false", "no", "invalid", "f", "n"}
+_TRUE_LIKE = {"1", "true", "yes", "valid", "t", "y"}
+_MAX_LISTED = 5
+
+
+def _listed(values) -> str:
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:_MAX_LISTED])
+    return text + (f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else "")
+
+
+def _as_number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _bool_value(value: str) -> int | None:
+    low = value.lower()
+    number = _as_number(value)
+    if low in _FALSE_LIKE or number == 0.0:
+        return 0
+    if low in _TRUE_LIKE or number == 1.0:
+        return 1
+    return None
+
+
+def _class_order(values: set[str]) -> tuple[str, str]:
+    """Order two label values: false-like before true-like, else numerically or as text."""
+    a, b = sorted(values)
+    if {_bool_value(a), _bool_value(b)} == {0, 1}:
+        return (a, b) if _bool_value(a) == 0 else (b, a)
+    na, nb = _as_number(a), _as_number(b)
+    if na is not None and nb is not None and na != nb:
+        return (a, b) if na < nb else (b, a)
+    return a, b
+
+
+def _read_text(path: Path) -> str:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a CSV file.") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc}).") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{name}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            f"save the file as UTF-8."
+        ) from None
+
+
+def load_csv(
+    path: str | os.PathLike,
+    *,
+    string_column: str = "string",
+    label_column: str = "valid",
+) -> tuple[LabelledStrings, tuple[str, str]]:
+    """Read labelled strings from a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or path-like
+    string_column, label_column : str
+        Header names of the column holding the strings and the one holding the labels.
+
+    Returns
+    -------
+    data : LabelledStrings
+        The strings in file order, duplicates kept, and their labels 0/1.
+    classes : tuple of two str
+        The label values as written, indexed by label.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and, where it applies, the line: a missing, unreadable
+        or non-UTF-8 file; an empty file; no header row with both columns; a row with
+        more or fewer fields than the header; an empty string; a missing label; a label
+        column with other than two distinct values.
+
+    Notes
+    -----
+    Blank lines are skipped, and surrounding whitespace is stripped from strings and
+    labels. The label column must hold exactly two distinct values. If one reads as
+    false and the other as true (case-insensitive ``0``/``1``, ``false``/``true``,
+    ``no``/``yes``, ``invalid``/``valid``, ``f``/``t``, ``n``/``y``, or the numbers 0
+    and 1), the false one is label 0; otherwise the two are sorted (numerically if both
+    are numbers) and the first is label 0.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pandas.csv"
+    >>> _ = path.write_text(",seq,kind\\n0,BTXSE,yes\\n1,BTTE,no\\n2,BPVVE,yes\\n")
+    >>> data, classes = load_csv(path, string_column="seq", label_column="kind")
+    >>> data.labels.tolist(), classes
+    ([1, 0, 1], ('no', 'yes'))
+    """
+    path = Path(path)
+    name = str(path)
+    if not isinstance(string_column, str) or not isinstance(label_column, str) or string_column == label_column:
+        raise InputError(
+            f"load_csv needs two different column names; got string_column={string_column!r}, "
+            f"label_column={label_column!r}."
+        )
+    text = _read_text(path)
+    if not text.strip():
+        raise InputError(
+            f"{name}: the file is empty; expected a header row with columns {string_column!r} and {label_column!r}."
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    strings: list[str] = []
+    raw_labels: list[str] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header is None:
+                header = [cell.strip() for cell in row]
+                s_col, l_col = _find_columns(name, header, string_column, label_column)
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"{name}, line {line}: expected {len(header)} fields as in the header, found {len(row)}."
+                )
+            s, label = row[s_col].strip(), row[l_col].strip()
+            if not s:
+                raise InputError(f"{name}, line {line}: empty string in column {string_column!r}.")
+            if not label:
+                raise InputError(f"{name}, line {line}: missing label in column {label_column!r}.")
+            strings.append(s)
+            raw_labels.append(label)
+    except csv.Error as exc:
+        raise InputError(f"{name}, line {reader.line_num}: malformed CSV ({exc}).") from None
+    if not strings:
+        raise InputError(f"{name}: the file has a header row but no data rows.")
+    values = set(raw_labels)
+    if len(values) != 2:
+        found = _listed(sorted(values))
+        raise InputError(
+            f"{name}: column {label_column!r} must hold exactly two classes; found {len(values)}: {found}."
+        )
+    classes = _class_order(values)
+    index = {classes[0]: 0, classes[1]: 1}
+    labels = np.fromiter((index[v] for v in raw_labels), dtype=np.int64, count=len(raw_labels))
+    return LabelledStrings(tuple(strings), labels), classes
+
+
+def _find_columns(name: str, header: list[str], string_column: str, label_column: str) -> tuple[int, int]:
+    wanted = (string_column, label_column)
+    missing = [c for c in wanted if c not in header]
+    if len(missing) == 2:
+        raise InputError(
+            f"{name}: no header row with columns {string_column!r} and {label_column!r}; the first row is "
+            f"{_listed(header)} (name other columns with string_column= and label_column=)."
+        )
+    if missing:
+        raise InputError(f"{name}: missing column {missing[0]!r}; found columns {_listed(header)}.")
+    for c in wanted:
+        if header.count(c) > 1:
+            raise InputError(f"{name}: column {c!r} appears {header.count(c)} times in the header.")
+    return header.index(string_column), header.index(label_column)
+
+
+def csv_dataset(
+    path: str | os.PathLike,
+    *,
+    test_fraction: float = 0.25,
+    validation_fraction: float = 0.0,
+    seed: int,
+    string_column: str = "string",
+    label_column: str = "valid",
+) -> DatasetSplits:
+    """Read a CSV file with :func:`load_csv` and split it with :func:`stratified_split`.
+
+    The dataset is named after the file's stem (``data/reber.csv`` gives ``"reber"``),
+    its classes are the label values as written, and the split draws from
+    ``derive_seed(seed, "split")``. Duplicated strings are kept; if the file repeats a
+    string, copies may land in different splits.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "toy.csv"
+    >>> _ = path.write_text("string,valid\\n" + "".join(f"{'B' + 'T' * i + 'E'},{i % 2}\\n" for i in range(8)))
+    >>> data = csv_dataset(path, seed=0)
+    >>> data.name, len(data.train), len(data.test), data.classes
+    ('toy', 6, 2, ('0', '1'))
+    """
+    func = "csv_dataset"
+    test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
+    seed = check_seed(seed, func)
+    data, classes = load_csv(path, string_column=string_column, label_column=label_column)
+    train, test, validation = stratified_split(
+        data, test_fraction=test_fraction, validation_fraction=validation_fraction,
+        seed=derive_seed(seed, "split"),
+    )
+    return DatasetSplits(Path(path).stem, train, test, validation, classes)
