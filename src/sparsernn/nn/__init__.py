@@ -1,0 +1,22 @@
+"""Neural network building blocks: masked RNN/LSTM/GRU/Linear, the sequence classifier,
+and helpers that enumerate masked weights and count parameters."""
+
+from .classifier import CELLS, SequenceClassifier
+from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
+from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights
+
+__all__ = [
+    "CELLS",
+    "MaskedGRU",
+    "MaskedLSTM",
+    "MaskedLinear",
+    "MaskedModule",
+    "MaskedRNN",
+    "MaskedWeight",
+    "ParameterCount",
+    "SequenceClassifier",
+    "count_parameters",
+    "effective_parameters",
+    "mask_name",
+    "masked_weights",
+]

@@ -1,0 +1,220 @@
+"""Sequence classifier: embedding -> stack of masked recurrent layers -> (masked) readout.
+
+The classifier reads each sequence's hidden state at its true last symbol: the batch is
+packed with its lengths, so padded positions are never computed on, and the last layer's
+final hidden state ``h_n`` of the packed run is exactly the state after symbol
+``lengths[b] - 1``.
+
+Examples
+--------
+>>> import torch
+>>> model = SequenceClassifier("gru", vocab_size=9, hidden_sizes=(8, 6), num_classes=3)
+>>> tokens = torch.tensor([[1, 2, 3, 0], [4, 5, 6, 7]])   # (B, T), 0 = padding
+>>> model(tokens, torch.tensor([3, 4])).shape
+torch.Size([2, 3])
+>>> SequenceClassifier(**model.hparams).hparams == model.hparams
+True
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from ..errors import InputError
+from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedRNN
+from .weights import ParameterCount, count_parameters
+
+__all__ = ["CELLS", "SequenceClassifier"]
+
+# cell name -> (masked recurrent class, extra constructor arguments)
+CELLS: dict[str, tuple[type[nn.RNNBase], dict]] = {
+    "rnn_tanh": (MaskedRNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (MaskedRNN, {"nonlinearity": "relu"}),
+    "lstm": (MaskedLSTM, {}),
+    "gru": (MaskedGRU, {}),
+}
+
+
+def _error(name: str, expected: str, value) -> InputError:
+    return InputError(f"The {name!r} parameter of SequenceClassifier must be {expected}; got {value!r}.")
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _checked_hparams(
+    cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask
+) -> dict:
+    """Validate the constructor arguments and return them as a JSON-able dict."""
+    if not isinstance(cell, str) or cell not in CELLS:
+        raise _error("cell", f"one of {sorted(CELLS)}", cell)
+    if (vocab_size is None) == (input_features is None):
+        raise InputError(
+            "SequenceClassifier needs exactly one of 'vocab_size' (token inputs) and 'input_features' "
+            f"(float inputs); got vocab_size={vocab_size!r}, input_features={input_features!r}."
+        )
+    for name, value in [("vocab_size", vocab_size), ("input_features", input_features)]:
+        if value is not None and not _is_positive_int(value):
+            raise _error(name, "a positive int", value)
+    for name, value in [("num_classes", num_classes), ("embedding_dim", embedding_dim)]:
+        if not _is_positive_int(value):
+            raise _error(name, "a positive int", value)
+    if (
+        not isinstance(hidden_sizes, Sequence)
+        or isinstance(hidden_sizes, (str, bytes))
+        or not hidden_sizes
+        or not all(_is_positive_int(size) for size in hidden_sizes)
+    ):
+        shown = list(hidden_sizes) if isinstance(hidden_sizes, Sequence) else hidden_sizes
+        raise _error("hidden_sizes", "a non-empty sequence of positive ints", shown)
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
+        raise _error("dropout", "a float in [0, 1)", dropout)
+    if not isinstance(readout_mask, bool):
+        raise _error("readout_mask", "a bool", readout_mask)
+    return dict(
+        cell=cell,
+        vocab_size=None if vocab_size is None else int(vocab_size),
+        hidden_sizes=[int(size) for size in hidden_sizes],
+        num_classes=int(num_classes),
+        input_features=None if input_features is None else int(input_features),
+        embedding_dim=int(embedding_dim),
+        dropout=float(dropout),
+        readout_mask=readout_mask,
+    )
+
+
+class SequenceClassifier(nn.Module):
+    """Classify variable-length sequences with a stack of single-layer masked RNNs.
+
+    Architecture (B = batch, T = time, E = ``embedding_dim``, H_l = ``hidden_sizes[l]``)::
+
+        tokens (B, T) ──Embedding(vocab_size, E, padding_idx=0)──┐
+        features (B, T, F) ──Linear(F, E)────────────────────────┴─▶ (B, T, E)
+        ─▶ pack(lengths) ─▶ layers[0] ─▶ dropout ─▶ … ─▶ layers[-1]
+        ─▶ h_n of layers[-1] (B, H_last) ─▶ readout ─▶ logits (B, num_classes)
+
+    Parameters
+    ----------
+    cell : {"rnn_tanh", "rnn_relu", "lstm", "gru"}
+        Recurrent cell of every layer.
+    vocab_size : int, optional
+        Number of token ids, padding id 0 included. Exactly one of ``vocab_size`` and
+        ``input_features`` is given.
+    hidden_sizes : sequence of int, default (50, 50, 50)
+        Width of each recurrent layer; one single-layer module per entry.
+    num_classes : int, default 2
+    input_features : int, optional
+        Width F of float feature inputs (B, T, F), projected to ``embedding_dim``.
+    embedding_dim : int, default 50
+    dropout : float in [0, 1), default 0.0
+        Dropout on the outputs of every recurrent layer but the last.
+    readout_mask : bool, default True
+        Use a :class:`MaskedLinear` readout (prunable) instead of :class:`torch.nn.Linear`.
+
+    Attributes
+    ----------
+    hparams : dict
+        JSON-able constructor arguments: ``SequenceClassifier(**model.hparams)`` rebuilds
+        the architecture.
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        vocab_size: int | None = None,
+        hidden_sizes: Sequence[int] = (50, 50, 50),
+        num_classes: int = 2,
+        *,
+        input_features: int | None = None,
+        embedding_dim: int = 50,
+        dropout: float = 0.0,
+        readout_mask: bool = True,
+    ) -> None:
+        super().__init__()
+        self._hparams = _checked_hparams(
+            cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask
+        )
+        hp = self._hparams
+
+        if hp["vocab_size"] is not None:
+            self.embed = nn.Embedding(hp["vocab_size"], hp["embedding_dim"], padding_idx=0)
+        else:
+            self.embed = nn.Linear(hp["input_features"], hp["embedding_dim"])
+        rnn_class, extra = CELLS[cell]
+        widths = [hp["embedding_dim"], *hp["hidden_sizes"]]
+        self.layers = nn.ModuleList(
+            rnn_class(n_in, n_out, batch_first=True, **extra) for n_in, n_out in zip(widths[:-1], widths[1:])
+        )
+        self.drop = nn.Dropout(hp["dropout"])
+        readout_class = MaskedLinear if readout_mask else nn.Linear
+        self.readout = readout_class(widths[-1], hp["num_classes"])
+
+    @property
+    def hparams(self) -> dict:
+        """A fresh copy of the JSON-able constructor arguments."""
+        return {**self._hparams, "hidden_sizes": list(self._hparams["hidden_sizes"])}
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Return logits (B, num_classes) for a padded batch.
+
+        Parameters
+        ----------
+        inputs : Tensor
+            (B, T) integer token ids (0 = padding) when built with ``vocab_size``, or
+            (B, T, F) float features when built with ``input_features``.
+        lengths : Tensor
+            (B,) true lengths, each in [1, T]; moved to the CPU for packing.
+        """
+        lengths = self._check_inputs(inputs, lengths)
+        x = self.embed(inputs)  # (B, T, E)
+        h = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                h = h._replace(data=self.drop(h.data))  # (sum(lengths), H_{i-1})
+            h, state = layer(h)
+        h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
+        last = h_n[-1]  # (B, H_last), in the caller's batch order
+        return self.readout(last)  # (B, num_classes)
+
+    def _check_inputs(self, inputs: Tensor, lengths) -> Tensor:
+        if not isinstance(inputs, Tensor):
+            raise InputError(f"inputs must be a torch.Tensor; got {type(inputs).__name__}.")
+        vocab, features = self._hparams["vocab_size"], self._hparams["input_features"]
+        if vocab is not None:
+            if inputs.dim() != 2 or inputs.is_floating_point() or inputs.is_complex():
+                raise InputError(
+                    "inputs must be a (B, T) integer tensor of token ids; "
+                    f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
+                )
+            if inputs.numel():
+                low, high = (int(v) for v in torch.aminmax(inputs))
+                if low < 0 or high >= vocab:
+                    raise InputError(f"inputs must hold token ids in [0, {vocab}); got values in [{low}, {high}].")
+        elif inputs.dim() != 3 or inputs.shape[-1] != features or not inputs.is_floating_point():
+            raise InputError(
+                f"inputs must be a (B, T, {features}) float tensor; "
+                f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
+            )
+        batch, steps = inputs.shape[:2]
+        lengths = torch.as_tensor(lengths, device="cpu")
+        if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.dtype == torch.bool:
+            raise InputError(
+                f"lengths must be a ({batch},) integer tensor; "
+                f"got shape {tuple(lengths.shape)} and dtype {lengths.dtype}."
+            )
+        if batch == 0:
+            raise InputError("inputs must hold at least one sequence; got an empty batch.")
+        low, high = (int(v) for v in torch.aminmax(lengths))
+        if low < 1 or high > steps:
+            raise InputError(f"lengths must lie in [1, {steps}] (the padded length); got [{low}, {high}].")
+        return lengths.to(torch.int64)
+
+    def count_parameters(self) -> ParameterCount:
+        """Nonzero effective and total parameter elements; see :func:`sparsernn.nn.count_parameters`."""
+        return count_parameters(self)
