@@ -1,0 +1,211 @@
+"""The ``sparsernn`` command line.
+
+Every command validates its input before it writes anything. Bad input ends with one
+line on stderr, ``sparsernn: error: ...``, and exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .data import list_datasets
+from .errors import InputError
+from .nn import CELLS
+from .studies import Reporter, StudyConfig, load_study, preset, run_study, study_from_dict
+from .studies.trial import Trial
+from .store import Store
+
+DEFAULT_OUT = "sparsernn-results"
+console = Console(width=None if sys.stdout.isatty() else 200)  # logs and pipes get whole tables
+err_console = Console(stderr=True)
+
+
+class ProgressReporter(Reporter):
+    """A live progress display on a terminal; one line per finished trial otherwise."""
+
+    def __init__(self, verbose: bool = False):
+        self.verbose = verbose
+        self.live = console.is_terminal
+        self.progress: Progress | None = None
+
+    def study_started(self, config: StudyConfig, total: int, todo: int) -> None:
+        console.print(f"study {config.name!r}: {total} trials, {total - todo} already finished, {todo} to run")
+        if self.live and todo:
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+            )
+            self.trials = self.progress.add_task("trials", total=todo)
+            self.batches = self.progress.add_task("", total=None)
+            self.progress.start()
+
+    def trial_started(self, trial: Trial) -> None:
+        self.trial_label = trial.describe()
+        if self.progress:
+            self.progress.reset(self.batches, description=f"{self.trial_label} epoch 1", total=None)
+
+    def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
+        if self.progress:
+            self.progress.update(self.batches, description=f"{self.trial_label} epoch {epoch}",
+                                 completed=done, total=total)
+
+    def epoch_finished(self, trial: Trial, row: dict) -> None:
+        if self.verbose:
+            console.print(
+                f"  {self.trial_label} {row['phase']} epoch {row['epoch']}: train_loss={row['train_loss']:.4f} "
+                f"train_acc={row['train_acc']:.4f} test_acc={row['test_acc']:.4f} ({row['seconds']:.1f}s)"
+            )
+
+    def trial_finished(self, trial: Trial, result) -> None:
+        if self.progress:
+            self.progress.advance(self.trials)
+        last = result.epochs[-1] if result.epochs else None
+        detail = f"test_acc={last['test_acc']:.4f}" if last else ""
+        if result.error:
+            detail = result.error
+        console.print(f"{self.trial_label}: {result.status} {detail} ({result.seconds:.1f}s)")
+
+    def close(self) -> None:
+        if self.progress:
+            self.progress.stop()
+
+
+def _run(config: StudyConfig, out: str, verbose: bool) -> None:
+    reporter = ProgressReporter(verbose)
+    try:
+        runs = run_study(config, out, reporter=reporter)
+    finally:
+        reporter.close()
+    counts = runs["status"].value_counts().to_dict()
+    console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+def _parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(s <= 0 for s in sizes):
+        raise click.BadParameter(f"expected comma-separated positive integers such as 50,50,50; got {text!r}")
+    return sizes
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sparsernn")
+def cli() -> None:
+    """Study and use sparse recurrent neural networks."""
+
+
+@cli.command()
+@click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="Recurrent cell.")
+@click.option("--dataset", default="reber", show_default=True, help="A built-in dataset or a CSV file path.")
+@click.option("--hidden", default="50,50,50", show_default=True, help="Widths of the recurrent layers.")
+@click.option("--embedding", type=int, default=50, show_default=True, help="Embedding width.")
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Learning rate.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option("--clip", type=float, default=5.0, show_default=True, help="Max gradient norm (0 disables).")
+@click.option("--weight-decay", type=float, default=0.0, show_default=True)
+@click.option("--num-strings", type=int, default=25_000, show_default=True, help="Built-in datasets only.")
+@click.option("--negatives", type=click.Choice(["grammar", "foreign", "mixed"]), default="grammar",
+              show_default=True, help="Built-in datasets only.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
+def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, clip, weight_decay,
+          num_strings, negatives, seed, out, verbose) -> None:
+    """Train one model and store its metrics in OUT/results.sqlite."""
+    data = {"dataset": dataset}
+    if dataset in {info.name for info in list_datasets()}:
+        data.update(num_strings=num_strings, negatives=negatives)
+    config = study_from_dict(
+        {
+            "name": "train", "kind": "dense", "cells": [cell], "seeds": [seed], "data": data,
+            "model": {"embedding_dim": embedding, "hidden_sizes": _parse_sizes(hidden)},
+            "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
+                         "clip": clip or None, "weight_decay": weight_decay},
+        },
+        source="arguments",
+    )
+    _run(config, out, verbose)
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--preset", "preset_name", default=None, help="Run a built-in study instead of a config file.")
+@click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
+def run(config, preset_name, out, verbose) -> None:
+    """Run a study from CONFIG (YAML); without one, the built-in 'quick' study."""
+    if config and preset_name:
+        raise InputError("Give either a CONFIG file or --preset, not both.")
+    study = load_study(config) if config else preset(preset_name or "quick")
+    _run(study, out, verbose)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (run, epoch) here.")
+def results(directory, csv_path) -> None:
+    """Summarise the runs stored in DIRECTORY, or export them as CSV."""
+    with Store(directory, create=False) as store:
+        runs, epochs = store.runs(), store.epochs()
+    if csv_path:
+        epochs.to_csv(csv_path, index=False)
+        console.print(f"wrote {len(epochs)} rows to {csv_path}")
+        return
+    table = Table(title=f"runs in {directory}")
+    for column in ("run", "study", "kind", "cell", "dataset", "seed", "status", "epochs", "test_acc",
+                   "nonzero/total", "seconds"):
+        table.add_column(column, justify="right" if column in ("seed", "epochs", "test_acc", "seconds") else "left")
+    for run in runs.itertuples():
+        mine = epochs[epochs["run_id"] == run.run_id]
+        last = mine.iloc[-1] if len(mine) else None
+        table.add_row(
+            run.run_id[:8], run.study, run.kind, str(run.cell), Path(str(run.dataset)).name, str(run.seed),
+            run.status, str(int(mine["epoch"].max())) if last is not None else "-",
+            f"{last.test_acc:.4f}" if last is not None else "-",
+            f"{last.nonzero_params}/{last.total_params}" if last is not None else "-",
+            f"{run.seconds:.1f}" if run.seconds == run.seconds and run.seconds is not None else "-",
+        )
+    console.print(table)
+
+
+@cli.command()
+def datasets() -> None:
+    """List the built-in datasets."""
+    table = Table(title="built-in datasets (or pass the path of a CSV file with columns string,valid)")
+    table.add_column("name")
+    table.add_column("description")
+    for info in list_datasets():
+        table.add_row(info.name, info.description)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning bad input into one line and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="sparsernn", standalone_mode=False)
+    except (InputError, click.ClickException) as exc:
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        err_console.print(f"sparsernn: error: {message}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except click.exceptions.Abort:
+        err_console.print("sparsernn: interrupted", markup=False)
+        return 130
+    except KeyboardInterrupt:
+        err_console.print("sparsernn: interrupted; run the same command again to resume", markup=False)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

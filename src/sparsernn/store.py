@@ -1,0 +1,284 @@
+"""The results database: one SQLite file (WAL mode) per output directory.
+
+Tables
+------
+``runs``
+    One row per trial: ``run_id`` (the trial's id), ``study``, ``kind``, ``parent``,
+    ``status`` (``pending``, ``running``, ``done``, ``failed``, ``diverged``), the
+    trial's resolved ``config`` (JSON), the ``environment`` it ran in (JSON), an
+    ``error`` message, timestamps and ``seconds``.
+``epochs``
+    One row per (run, phase, epoch) with losses, accuracies, parameter counts and the
+    epoch's wall time; metrics a study adds beyond these go to ``extra`` (JSON).
+``artefacts``
+    Anything else a run produced, by ``kind`` and ``name``: a checkpoint ``path``, or
+    JSON ``data`` (dataset summary, histograms, graphs, ...).
+
+Only one process writes (the driver of a study); every write is one transaction, so
+an interrupted run leaves the file consistent. Everything else -- summaries, CSV
+exports, analyses, reports -- reads from here, as pandas DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from .errors import InputError
+
+DB_NAME = "results.sqlite"
+STATUSES = ("pending", "running", "done", "failed", "diverged")
+FINISHED = ("done", "diverged")
+
+EPOCH_METRICS = (
+    "train_loss", "train_acc", "test_loss", "test_acc", "val_loss", "val_acc",
+    "nonzero_params", "total_params", "seconds",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    study       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    parent      TEXT,
+    status      TEXT NOT NULL DEFAULT 'pending',
+    config      TEXT NOT NULL,
+    environment TEXT,
+    error       TEXT,
+    created     REAL NOT NULL,
+    started     REAL,
+    finished    REAL,
+    seconds     REAL
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id         TEXT NOT NULL REFERENCES runs(run_id),
+    phase          TEXT NOT NULL,
+    epoch          INTEGER NOT NULL,
+    train_loss     REAL,
+    train_acc      REAL,
+    test_loss      REAL,
+    test_acc       REAL,
+    val_loss       REAL,
+    val_acc        REAL,
+    nonzero_params INTEGER,
+    total_params   INTEGER,
+    seconds        REAL,
+    extra          TEXT,
+    PRIMARY KEY (run_id, phase, epoch)
+);
+CREATE TABLE IF NOT EXISTS artefacts (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    kind   TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    path   TEXT,
+    data   TEXT,
+    PRIMARY KEY (run_id, kind, name)
+);
+"""
+
+
+def check_output_dir(out: str | Path) -> Path:
+    """Return ``out`` as a Path if results can be written there, else raise InputError.
+
+    Nothing is created: a missing directory is fine if its parent is writable.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"Output directory {str(out)!r} exists and is not a directory.")
+    probe = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), None)
+    if probe is None or not _writable(probe):
+        raise InputError(f"Output directory {str(out)!r} is not writable.")
+    db = out / DB_NAME
+    if db.exists():
+        Store(db, create=False).close()  # raises InputError if it is not our database
+    return out
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+class Store:
+    """Read and write one results database.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file, or a directory holding ``results.sqlite``.
+    create : bool
+        Create the file (and directory) if missing; otherwise a missing file is an
+        InputError.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        path = Path(path)
+        if path.is_dir() or (create and path.suffix != ".sqlite"):
+            path = path / DB_NAME
+        if not path.exists():
+            if not create:
+                raise InputError(f"No results database at {str(path)!r}.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(path, timeout=30.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            with self._conn:
+                self._conn.executescript(SCHEMA)
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{str(path)!r} is not a sparsernn results database ({exc}).") from None
+
+    def _check_schema(self) -> None:
+        cols = {row[1] for row in self._conn.execute("PRAGMA table_info(runs)")}
+        if not {"run_id", "study", "status", "config"} <= cols:
+            raise InputError(f"{str(self.path)!r} is not a sparsernn results database (no runs table).")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def add_runs(self, runs: Iterable[dict]) -> int:
+        """Register runs as ``pending``; runs already present are left alone.
+
+        Each dict needs ``run_id, study, kind, config`` and may give ``parent``.
+        Returns the number of runs added.
+        """
+        now = time.time()
+        rows = [
+            (r["run_id"], r["study"], r["kind"], r.get("parent"), json.dumps(r["config"], sort_keys=True), now)
+            for r in runs
+        ]
+        with self._conn:
+            before = self._conn.total_changes
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO runs (run_id, study, kind, parent, config, created) VALUES (?,?,?,?,?,?)",
+                rows,
+            )
+            return self._conn.total_changes - before
+
+    def start_run(self, run_id: str, environment: dict) -> None:
+        """Mark a run ``running``, dropping whatever an earlier, unfinished attempt stored."""
+        with self._conn:
+            self._conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+            self._conn.execute("DELETE FROM artefacts WHERE run_id = ?", (run_id,))
+            self._conn.execute(
+                "UPDATE runs SET status='running', environment=?, error=NULL, started=?, finished=NULL,"
+                " seconds=NULL WHERE run_id=?",
+                (json.dumps(environment, sort_keys=True), time.time(), run_id),
+            )
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        epochs: Sequence[dict] = (),
+        artefacts: Sequence[dict] = (),
+        seconds: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store a run's epochs and artefacts and set its final status, in one transaction."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}; got {status!r}.")
+        extra_keys = lambda row: {k: v for k, v in row.items() if k not in EPOCH_METRICS + ("phase", "epoch")}
+        epoch_rows = [
+            (run_id, row["phase"], row["epoch"], *(row.get(k) for k in EPOCH_METRICS),
+             json.dumps(extra_keys(row), sort_keys=True) if extra_keys(row) else None)
+            for row in epochs
+        ]
+        artefact_rows = [
+            (run_id, a["kind"], a["name"], a.get("path"),
+             None if a.get("data") is None else json.dumps(a["data"], sort_keys=True))
+            for a in artefacts
+        ]
+        with self._conn:
+            self._conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+            self._conn.execute("DELETE FROM artefacts WHERE run_id = ?", (run_id,))
+            self._conn.executemany(
+                f"INSERT INTO epochs (run_id, phase, epoch, {', '.join(EPOCH_METRICS)}, extra)"
+                f" VALUES ({', '.join('?' * (len(EPOCH_METRICS) + 4))})",
+                epoch_rows,
+            )
+            self._conn.executemany(
+                "INSERT INTO artefacts (run_id, kind, name, path, data) VALUES (?,?,?,?,?)", artefact_rows
+            )
+            self._conn.execute(
+                "UPDATE runs SET status=?, error=?, finished=?, seconds=? WHERE run_id=?",
+                (status, error, time.time(), seconds, run_id),
+            )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def status_of(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """Map each known run id to its status."""
+        ids = list(run_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT run_id, status FROM runs WHERE run_id IN ({','.join('?' * len(chunk))})"
+            out.update(dict(self._conn.execute(q, chunk).fetchall()))
+        return out
+
+    def runs(self) -> pd.DataFrame:
+        """All runs, one row each, with the config's common fields as columns."""
+        df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, run_id", self._conn)
+        configs = [json.loads(c) for c in df["config"]]
+        for column in ("cell", "dataset", "seed", "target", "sparsity"):
+            df[column] = [_config_field(c, column) for c in configs]
+        df.loc[df["kind"] == "dense", "sparsity"] = 0.0  # a dense run prunes nothing
+        return df
+
+    def epochs(self) -> pd.DataFrame:
+        """One flat row per (run, phase, epoch), joined with the run's fields.
+
+        Columns: ``run_id, study, kind, cell, dataset, seed, target, sparsity, phase,
+        epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc,
+        nonzero_params, total_params, seconds, status`` and then any extra metrics.
+        """
+        runs = self.runs()
+        epochs = pd.read_sql_query("SELECT rowid AS _row, * FROM epochs", self._conn)
+        extras = pd.DataFrame([json.loads(e) if isinstance(e, str) else {} for e in epochs.pop("extra")],
+                              index=epochs.index)
+        epochs = pd.concat([epochs, extras], axis=1)
+        keys = ["run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity"]
+        df = runs[keys + ["status", "created"]].merge(epochs, on="run_id", how="inner")
+        df = df.sort_values(["created", "run_id", "_row"])  # rows in the order each run made them
+        columns = keys + ["phase", "epoch", *EPOCH_METRICS, "status"]
+        return df[columns + [c for c in extras.columns if c not in columns]].reset_index(drop=True)
+
+    def artefacts(self, kind: str | None = None) -> pd.DataFrame:
+        """Artefacts, optionally of one ``kind``, with ``data`` decoded from JSON."""
+        q, args = "SELECT * FROM artefacts", ()
+        if kind is not None:
+            q, args = q + " WHERE kind = ?", (kind,)
+        df = pd.read_sql_query(q, self._conn, params=args)
+        df["data"] = [json.loads(d) if isinstance(d, str) else None for d in df["data"]]
+        return df
+
+    def integrity_check(self) -> str:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _config_field(config: dict, name: str):
+    """Find a field in a trial config (top level first, then one level down)."""
+    if name in config:
+        return config[name]
+    for value in config.values():
+        if isinstance(value, dict) and name in value:
+            return value[name]
+    return None

@@ -1,0 +1,45 @@
+"""Trials: the unit of work a study expands into.
+
+A :class:`Trial` is a small, immutable, JSON-serialisable description of one training
+run; its id is a hash of its resolved content, so running the same study again finds
+the same trials (and skips the finished ones).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+
+def content_id(content: dict) -> str:
+    """A stable 16-hex-digit id for a JSON-serialisable mapping."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One unit of work: ``config`` holds everything needed to run it."""
+
+    study: str
+    kind: str
+    config: dict = field(hash=False)
+    parent: str | None = None
+
+    @property
+    def id(self) -> str:
+        return content_id({"study": self.study, "kind": self.kind, "parent": self.parent, **self.config})
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    def describe(self) -> str:
+        """A short human-readable label, e.g. ``lstm seed=0``."""
+        return f"{self.config.get('cell', self.kind)} seed={self.seed}"
+
+    def record(self) -> dict:
+        """The row the results database keeps for this trial."""
+        return {"run_id": self.id, "study": self.study, "kind": self.kind, "parent": self.parent,
+                "config": self.config}

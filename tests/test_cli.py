@@ -1,0 +1,164 @@
+"""The command line: real runs, and bad input ending in one line and exit status 2."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sparsernn.cli import main
+from sparsernn.store import DB_NAME, Store
+
+SMALL = ["--num-strings", "400", "--hidden", "8,8", "--embedding", "8", "--epochs", "2"]
+
+
+def cli(*args):
+    return main([str(a) for a in args])
+
+
+def fail_line(capfd, *args):
+    """Run the CLI expecting bad input; return its one line of stderr."""
+    assert cli(*args) == 2
+    err = capfd.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("sparsernn: error: ")
+    return err
+
+
+def test_train_stores_runs_and_epochs(tmp_path, capfd):
+    out = tmp_path / "out"
+    assert cli("train", "--cell", "gru", *SMALL, "--seed", "3", "--out", out) == 0
+    with Store(out, create=False) as store:
+        epochs, runs = store.epochs(), store.runs()
+    assert runs["status"].tolist() == ["done"]
+    assert epochs["epoch"].tolist() == [0, 1, 2]
+    assert set(epochs["cell"]) == {"gru"} and set(epochs["seed"]) == {3}
+    assert (out / "checkpoints" / f"{runs.run_id[0]}.pt").exists()
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    metrics = ["train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params"]
+    frames = []
+    for name in ("a", "b"):
+        assert cli("train", "--cell", "lstm", *SMALL, "--seed", "7", "--out", tmp_path / name) == 0
+        with Store(tmp_path / name, create=False) as store:
+            frames.append(store.epochs()[metrics])
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    assert cli("train", "--cell", "lstm", *SMALL, "--seed", "8", "--out", tmp_path / "c") == 0
+    with Store(tmp_path / "c", create=False) as store:
+        assert not store.epochs()[metrics].equals(frames[0])
+
+
+def test_rerun_skips_finished_trials(tmp_path, capfd):
+    args = ("train", "--cell", "rnn_relu", *SMALL, "--out", tmp_path)
+    assert cli(*args) == 0
+    capfd.readouterr()
+    assert cli(*args) == 0
+    assert "1 already finished, 0 to run" in capfd.readouterr().out
+    with Store(tmp_path, create=False) as store:
+        assert len(store.runs()) == 1 and len(store.epochs()) == 3
+
+
+def test_results_summary_and_csv(tmp_path, capfd):
+    assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
+    capfd.readouterr()
+    assert cli("results", tmp_path) == 0
+    assert "rnn_tanh" in capfd.readouterr().out
+    assert cli("results", tmp_path, "--csv", tmp_path / "flat.csv") == 0
+    df = pd.read_csv(tmp_path / "flat.csv")
+    expected = ["run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity", "phase", "epoch",
+                "train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params", "total_params", "seconds",
+                "status"]
+    assert set(expected) <= set(df.columns)
+    assert len(df) == 3 and (df["sparsity"] == 0).all()
+
+
+def test_datasets_lists_built_ins(capfd):
+    assert cli("datasets") == 0
+    out = capfd.readouterr().out
+    assert "reber" in out and "embedded-reber" in out
+
+
+def test_run_with_a_yaml_config(tmp_path, capfd):
+    config = tmp_path / "study.yaml"
+    config.write_text(
+        "name: tiny\ncells: [rnn_tanh, gru]\nseeds: [0, 1]\n"
+        "data: {num_strings: 200}\nmodel: {embedding_dim: 4, hidden_sizes: [4]}\ntraining: {epochs: 1}\n"
+    )
+    assert cli("run", config, "--out", tmp_path / "out") == 0
+    with Store(tmp_path / "out", create=False) as store:
+        runs = store.runs()
+    assert sorted(zip(runs["cell"], runs["seed"])) == [("gru", 0), ("gru", 1), ("rnn_tanh", 0), ("rnn_tanh", 1)]
+    assert (runs["status"] == "done").all()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--cell", "transformer"], "'transformer' is not one of"),
+        (["train", "--dataset", "nosuchdata"], "unknown dataset 'nosuchdata'"),
+        (["train", "--hidden", "50,0"], "positive integers"),
+        (["train", "--hidden", "fifty"], "positive integers"),
+        (["train", "--epochs", "-1"], "training.epochs"),
+        (["train", "--batch-size", "0"], "training.batch_size"),
+        (["train", "--lr", "0"], "training.lr"),
+        (["run", "--preset", "nope"], "Unknown preset"),
+        (["results", "/nonexistent/dir"], "No results database"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_bad_arguments(tmp_path, capfd, args, expected):
+    err = fail_line(capfd, *args, *(["--out", tmp_path / "out"] if args[0] in ("train", "run") else []))
+    assert expected in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("", "empty"),
+        ("BTXSE,1\nBPVVE,1\n", "header"),
+        ("seq,valid\nBTXSE,1\n", "'string'"),
+        ("string,valid\nBTXSE,1\nBPVVE,1\nBTSXSE,1\n", "two classes"),
+        ("string,valid\nBTXSE,1\nBPVVE,0\nBTSXSE,2\n", "two classes"),
+        ("string,valid\nBTXSE,1\n,0\n", "line 3"),
+    ],
+)
+def test_bad_csv_files(tmp_path, capfd, content, expected):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    err = fail_line(capfd, "train", "--dataset", path, "--out", tmp_path / "out")
+    assert expected in err and "data.csv" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_dir_is_reported_before_anything_is_written(tmp_path, capfd):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    err = fail_line(capfd, "train", *SMALL, "--out", blocker)
+    assert "not a directory" in err
+    assert blocker.read_text() == "keep me"
+
+
+def test_a_corrupt_database_is_reported_and_left_alone(tmp_path, capfd):
+    (tmp_path / DB_NAME).write_bytes(b"garbage" * 50)
+    err = fail_line(capfd, "train", *SMALL, "--out", tmp_path)
+    assert "not a sparsernn results database" in err
+    assert (tmp_path / DB_NAME).read_bytes() == b"garbage" * 50
+
+
+def test_console_script_exit_status_and_single_line():
+    proc = subprocess.run([sys.executable, "-m", "sparsernn.cli", "train", "--hidden", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_lstm_reaches_098_on_reber_in_three_epochs(tmp_path):
+    assert cli("train", "--cell", "lstm", "--dataset", "reber", "--hidden", "50,50,50", "--epochs", "3",
+               "--seed", "0", "--out", tmp_path) == 0
+    with Store(tmp_path, create=False) as store:
+        epochs = store.epochs()
+    assert epochs["test_acc"].iloc[-1] >= 0.98, epochs[["epoch", "test_acc"]]

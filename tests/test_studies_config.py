@@ -1,0 +1,68 @@
+import pytest
+
+from sparsernn.errors import InputError
+from sparsernn.studies import PRESETS, StudyConfig, expand, load_study, preset, study_from_dict
+
+
+def write(tmp_path, text):
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_study_round_trips(tmp_path):
+    config = StudyConfig(name="demo", seeds=[1, 2], cells=["gru"])
+    assert load_study(write(tmp_path, config.to_yaml())) == config
+
+
+def test_unknown_key_is_an_error_naming_its_path(tmp_path):
+    path = write(tmp_path, "seeds: [0]\ntraining:\n  lr: 0.01\n  learning_rate: 0.1\n")
+    with pytest.raises(InputError, match=r"training\.learning_rate: unknown key"):
+        load_study(path)
+
+
+def test_invalid_value_names_field_and_input(tmp_path):
+    with pytest.raises(InputError, match=r"training\.lr: Input should be greater than 0 \(got -1\)"):
+        load_study(write(tmp_path, "seeds: [0]\ntraining: {lr: -1}\n"))
+    with pytest.raises(InputError, match=r"cells\.0: Input should be 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru'"):
+        study_from_dict({"seeds": [0], "cells": ["transformer"]})
+    with pytest.raises(InputError, match=r"model\.hidden_sizes: .*positive"):
+        study_from_dict({"seeds": [0], "model": {"hidden_sizes": [50, 0]}})
+
+
+def test_seeds_are_required():
+    with pytest.raises(InputError, match="seeds: required but missing"):
+        study_from_dict({"cells": ["lstm"]})
+
+
+def test_yaml_is_safe_loaded(tmp_path):
+    path = write(tmp_path, "seeds: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_study(path)
+
+
+def test_unreadable_config_files(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_study(tmp_path / "missing.yaml")
+    with pytest.raises(InputError, match="expected a mapping"):
+        load_study(write(tmp_path, "- a\n- b\n"))
+    with pytest.raises(InputError, match="max_length"):
+        study_from_dict({"seeds": [0], "data": {"min_length": 20, "max_length": 10}})
+
+
+def test_expand_makes_one_trial_per_cell_and_seed_with_stable_ids():
+    config = StudyConfig(name="s", seeds=[0, 1], cells=["lstm", "gru"])
+    trials = expand(config)
+    assert [(t.config["cell"], t.seed) for t in trials] == [("lstm", 0), ("lstm", 1), ("gru", 0), ("gru", 1)]
+    assert len({t.id for t in trials}) == 4
+    assert [t.id for t in expand(StudyConfig(name="s", seeds=[0, 1], cells=["lstm", "gru"]))] == [t.id for t in trials]
+    changed = expand(StudyConfig(name="s", seeds=[0], cells=["lstm"], training={"lr": 0.01}))
+    assert changed[0].id != trials[0].id
+
+
+def test_presets_are_valid_and_quick_trains_every_cell():
+    for name in PRESETS:
+        assert preset(name).name == name
+    assert preset("quick").cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+    with pytest.raises(InputError, match="Unknown preset 'nope'"):
+        preset("nope")
