@@ -1,0 +1,213 @@
+"""Shared machinery of the pruning functions: argument checks, target selection, and the
+all-or-nothing mask update.
+
+Every public pruning function in :mod:`sparsernn.prune` goes through here, so ``amount``,
+``targets`` and ``scope`` are checked and interpreted in exactly one place:
+
+* ``targets`` picks masked weights by :attr:`sparsernn.nn.MaskedWeight.target`;
+* :func:`remove_by_score` ranks the still-unmasked weights of each group (one matrix for
+  ``scope="layer"``, all targeted matrices pooled for ``scope="global"``) and removes the
+  ``k`` lowest-scoring ones, ties broken by position;
+* :func:`assign_masks` writes every new mask or, if anything fails, none.
+
+Examples
+--------
+>>> from sparsernn.nn import MaskedLSTM
+>>> check_targets("both", "magnitude")
+('ih', 'hh')
+>>> [r.name for r in select(MaskedLSTM(2, 3), ("hh",), "magnitude")]
+['weight_hh_l0']
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import InputError
+from ..nn import MaskedWeight, masked_weights
+
+__all__ = [
+    "ALIASES",
+    "DEFAULT_TARGETS",
+    "SCOPES",
+    "TARGETS",
+    "assign_masks",
+    "check_amount",
+    "check_finite_scores",
+    "check_fraction",
+    "check_model",
+    "check_scope",
+    "check_targets",
+    "groups_of",
+    "is_close",
+    "remove_by_score",
+    "select",
+]
+
+TARGETS = ("ih", "hh", "hr", "ho")
+ALIASES = {"both": ("ih", "hh")}
+DEFAULT_TARGETS = ("ih", "hh")
+SCOPES = ("layer", "global")
+
+
+def _quoted(names) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def check_model(model, func: str) -> nn.Module:
+    """Return ``model`` if it is a :class:`torch.nn.Module`, else raise :class:`InputError`."""
+    if not isinstance(model, nn.Module):
+        raise InputError(f"The 'model' parameter of {func} must be a torch.nn.Module; got {type(model).__name__}.")
+    return model
+
+
+def check_fraction(name: str, value, func: str, *, allow_int: bool = True) -> float:
+    """Return ``value`` as a float if it is a real number in [0, 1] (not a bool, not NaN).
+
+    With ``allow_int=False`` ints are refused too (``amount`` is never a count).
+    """
+    is_int = isinstance(value, numbers.Integral)
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and (allow_int or not is_int)
+        and 0.0 <= float(value) <= 1.0  # False for NaN
+    )
+    if not ok:
+        hint = " (an int; it must be a fraction, not a count)" if is_int and not isinstance(value, bool) else ""
+        raise InputError(f"The {name!r} parameter of {func} must be a float in [0, 1]; got {value!r}{hint}.")
+    return float(value)
+
+
+def check_amount(amount, func: str) -> float:
+    """Check ``amount``: a float in [0, 1], the fraction of still-unmasked targeted weights to remove."""
+    return check_fraction("amount", amount, func, allow_int=False)
+
+
+def check_scope(scope, func: str) -> str:
+    """Return ``scope`` if it is ``"layer"`` or ``"global"``."""
+    if not isinstance(scope, str) or scope not in SCOPES:
+        raise InputError(f"The 'scope' parameter of {func} must be one of {_quoted(SCOPES)}; got {scope!r}.")
+    return scope
+
+
+def check_targets(targets, func: str) -> tuple[str, ...]:
+    """Return ``targets`` as a tuple of distinct names from :data:`TARGETS`, aliases expanded.
+
+    ``targets`` is one name or a non-empty sequence of names; ``"both"`` means ``("ih", "hh")``.
+    """
+    allowed = f"{_quoted(TARGETS + tuple(ALIASES))}"
+    names = [targets] if isinstance(targets, str) else targets
+    if not isinstance(names, Sequence) or isinstance(names, bytes) or len(names) == 0:
+        raise InputError(
+            f"The 'targets' parameter of {func} must be a name or a non-empty sequence of names from {allowed}; "
+            f"got {targets!r}."
+        )
+    expanded: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or (name not in TARGETS and name not in ALIASES):
+            raise InputError(f"The 'targets' parameter of {func} accepts only {allowed}; got {name!r}.")
+        for target in ALIASES.get(name, (name,)):
+            if target not in expanded:
+                expanded.append(target)
+    return tuple(expanded)
+
+
+def select(model: nn.Module, targets: tuple[str, ...] | None, func: str) -> list[MaskedWeight]:
+    """Return the masked weights of ``model`` whose target is in ``targets`` (all if None), in module order.
+
+    Raises :class:`InputError` when the model has no masked weights, or none for one of
+    the requested targets.
+    """
+    records = masked_weights(model)
+    present = tuple(t for t in TARGETS if any(r.target == t for r in records))
+    if not records:
+        raise InputError(
+            f"{func}: model has no masked weights to prune; build it from sparsernn.nn masked modules."
+        )
+    if targets is None:
+        return records
+    for target in targets:
+        if target not in present:
+            raise InputError(f"{func}: model has no {target!r} weights to prune; it has {_quoted(present)}.")
+    return [r for r in records if r.target in targets]
+
+
+def groups_of(records: list[MaskedWeight], scope: str) -> list[list[MaskedWeight]]:
+    """One group per matrix for ``scope="layer"``, one pooled group for ``scope="global"``."""
+    return [[r] for r in records] if scope == "layer" else [list(records)]
+
+
+def remove_by_score(
+    groups: list[list[MaskedWeight]],
+    count: Callable[[int, int], int],
+    score: Callable[[MaskedWeight], Tensor],
+) -> dict[str, Tensor]:
+    """Compute (do not assign) new masks that remove the lowest-scoring unmasked weights.
+
+    For each group, ``k = count(remaining, total)`` (``remaining`` = unmasked entries of
+    the group, ``total`` = all its entries) of its unmasked entries are removed: those
+    with the smallest ``score``, ties broken by position (module order, then row-major
+    index; a stable sort). ``score`` is only called for groups with ``k > 0``. Returns
+    ``{record name: new bool mask}`` for the groups that change.
+    """
+    new_masks: dict[str, Tensor] = {}
+    for group in groups:
+        flat_masks = [r.mask.detach().reshape(-1).cpu() for r in group]
+        keep = torch.cat(flat_masks)
+        remaining, total = int(keep.sum()), keep.numel()
+        k = count(remaining, total)
+        if not 0 <= k <= remaining:  # a bug in a caller, not bad user input
+            raise RuntimeError(f"cannot remove {k} of {remaining} remaining weights")
+        if k == 0:
+            continue
+        scores = torch.cat([score(r).detach().reshape(-1).to("cpu", torch.float64) for r in group])
+        alive = keep.nonzero().squeeze(1)  # (remaining,)
+        order = torch.argsort(scores[alive], stable=True)
+        keep = keep.clone()
+        keep[alive[order[:k]]] = False
+        for r, part in zip(group, keep.split([m.numel() for m in flat_masks])):
+            new_masks[r.name] = part.reshape(r.mask.shape)
+    return new_masks
+
+
+@torch.no_grad()
+def assign_masks(records: list[MaskedWeight], new_masks: dict[str, Tensor], *, shrink_only: bool = True) -> None:
+    """Write ``new_masks`` into the live mask buffers, all of them or none.
+
+    With ``shrink_only`` the new mask is ANDed with the old one, so no entry is ever
+    unmasked. The buffers are updated in place (their identity is kept); if a write
+    fails, the buffers already written are restored and the error is re-raised.
+    """
+    by_name = {r.name: r for r in records}
+    old = {name: by_name[name].mask.clone() for name in new_masks}
+    done: list[str] = []
+    try:
+        for name, mask in new_masks.items():
+            live = by_name[name].mask
+            mask = mask.to(device=live.device, dtype=torch.bool)
+            live.copy_(live & mask if shrink_only else mask)
+            done.append(name)
+    except BaseException:
+        for name in done:
+            by_name[name].mask.copy_(old[name])
+        raise
+
+
+def check_finite_scores(record: MaskedWeight, scores: Tensor, func: str) -> Tensor:
+    """Raise :class:`InputError` if an unmasked entry of ``scores`` is NaN; return ``scores``."""
+    bad = int(torch.isnan(scores[record.mask]).sum())
+    if bad:
+        raise InputError(f"{func}: weight {record.name!r} holds {bad} NaN value(s) among its unmasked entries; "
+                         "expected finite weights to rank.")
+    return scores
+
+
+def is_close(a: float, b: float) -> bool:
+    """Float comparison used where a schedule must land exactly on a value."""
+    return math.isclose(a, b, rel_tol=0.0, abs_tol=1e-12)
