@@ -162,3 +162,36 @@ def test_lstm_reaches_098_on_reber_in_three_epochs(tmp_path):
     with Store(tmp_path, create=False) as store:
         epochs = store.epochs()
     assert epochs["test_acc"].iloc[-1] >= 0.98, epochs[["epoch", "test_acc"]]
+
+
+def test_run_overrides_and_pruning_summary(tmp_path, capfd):
+    out = tmp_path / "out"
+    args = ["run", "--preset", "quick", "--seeds", "2", "--set", "cells=[rnn_relu]", "--set", "data.num_strings=200",
+            "--set", "model.hidden_sizes=[4]", "--set", "model.embedding_dim=4", "--set", "training.epochs=1",
+            "--set", "pruning.amounts=[0.5, 1.0]", "--out", out]
+    assert cli(*args) == 0
+    with Store(out, create=False) as store:
+        runs = store.runs()
+    assert sorted(runs["seed"].unique()) == [0, 1] and set(runs["cell"]) == {"rnn_relu"}
+    assert sorted(runs[runs["kind"] == "pruning"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
+    capfd.readouterr()
+    assert cli("results", out, "--summary", "pruning") == 0
+    text = capfd.readouterr().out
+    assert "maximum feasible sparsity" in text and "/2 " in text
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [("training.epochs", "--set expects key=value"), ("training.nope=1", "training.nope: unknown key"),
+     ("pruning.amounts=[2]", "pruning.amounts"), ("seeds=[", "not valid YAML")],
+)
+def test_bad_overrides(tmp_path, capfd, override, expected):
+    err = fail_line(capfd, "run", "--set", override, "--out", tmp_path / "out")
+    assert expected in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_pruning_summary_without_pruning_trials(tmp_path, capfd):
+    assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
+    capfd.readouterr()
+    assert "No finished pruning trials" in fail_line(capfd, "results", tmp_path, "--summary", "pruning")

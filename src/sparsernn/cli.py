@@ -18,7 +18,7 @@ from . import __version__
 from .data import list_datasets
 from .errors import InputError
 from .nn import CELLS
-from .studies import Reporter, StudyConfig, load_study, preset, run_study, study_from_dict
+from .studies import Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
 from .studies.trial import Trial
 from .store import Store
 
@@ -141,26 +141,65 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @cli.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--preset", "preset_name", default=None, help="Run a built-in study instead of a config file.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Use seeds 0..N-1 instead of the study's.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a setting, e.g. --set training.epochs=5 --set 'cells=[lstm, gru]'.")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
-def run(config, preset_name, out, verbose) -> None:
+def run(config, preset_name, seeds, overrides, out, verbose) -> None:
     """Run a study from CONFIG (YAML); without one, the built-in 'quick' study."""
     if config and preset_name:
         raise InputError("Give either a CONFIG file or --preset, not both.")
     study = load_study(config) if config else preset(preset_name or "quick")
+    if seeds is not None:
+        overrides = (*overrides, f"seeds={list(range(seeds))}")
+    if overrides:
+        study = apply_overrides(study, list(overrides))
     _run(study, out, verbose)
+
+
+def _print_frame(df, title: str) -> None:
+    table = Table(title=title)
+    for column in df.columns:
+        table.add_column(str(column), justify="right" if df[column].dtype.kind in "fi" else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*("-" if isinstance(v, float) and v != v else f"{v:.4g}" if isinstance(v, float) else str(v)
+                        for v in row))
+    console.print(table)
+
+
+def _print_pruning_summary(runs, epochs, delta: float) -> None:
+    from .analysis import pruning_summary
+
+    tables = pruning_summary(runs, epochs, delta=delta)
+    if tables["configurations"].empty:
+        raise InputError("No finished pruning trials to summarise.")
+    configs = tables["configurations"]
+    shown = ["cell", "criterion", "target", "scope", "schedule", "level", "seeds", "base_acc", "pruned_acc",
+             "pruned_acc_ci95", "drop", "drop_ci95", "recovery_epochs", "recovery_epochs_ci95", "recovered",
+             "final_acc"]
+    _print_frame(configs[shown], f"pruning: accuracy right after pruning and recovery (delta={delta}, "
+                                 "mean and 95% CI half-width over seeds)")
+    _print_frame(tables["max_feasible_sparsity"], f"maximum feasible sparsity (delta={delta})")
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (run, epoch) here.")
-def results(directory, csv_path) -> None:
+@click.option("--summary", type=click.Choice(["runs", "pruning"]), default="runs", show_default=True,
+              help="Which summary to print.")
+@click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
+def results(directory, csv_path, summary, delta) -> None:
     """Summarise the runs stored in DIRECTORY, or export them as CSV."""
     with Store(directory, create=False) as store:
         runs, epochs = store.runs(), store.epochs()
     if csv_path:
         epochs.to_csv(csv_path, index=False)
         console.print(f"wrote {len(epochs)} rows to {csv_path}")
+        return
+    if summary == "pruning":
+        _print_pruning_summary(runs, epochs, delta)
         return
     table = Table(title=f"runs in {directory}")
     for column in ("run", "study", "kind", "cell", "dataset", "seed", "status", "epochs", "test_acc",

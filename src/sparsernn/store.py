@@ -236,7 +236,7 @@ class Store:
 
     def runs(self) -> pd.DataFrame:
         """All runs, one row each, with the config's common fields as columns."""
-        df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, run_id", self._conn)
+        df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, rowid", self._conn)
         configs = [json.loads(c) for c in df["config"]]
         for column in ("cell", "dataset", "seed", "target", "sparsity"):
             df[column] = [_config_field(c, column) for c in configs]
@@ -251,13 +251,14 @@ class Store:
         nonzero_params, total_params, seconds, status`` and then any extra metrics.
         """
         runs = self.runs()
+        runs["_order"] = range(len(runs))
         epochs = pd.read_sql_query("SELECT rowid AS _row, * FROM epochs", self._conn)
         extras = pd.DataFrame([json.loads(e) if isinstance(e, str) else {} for e in epochs.pop("extra")],
                               index=epochs.index)
         epochs = pd.concat([epochs, extras], axis=1)
         keys = ["run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity"]
-        df = runs[keys + ["status", "created"]].merge(epochs, on="run_id", how="inner")
-        df = df.sort_values(["created", "run_id", "_row"])  # rows in the order each run made them
+        df = runs[keys + ["status", "_order"]].merge(epochs, on="run_id", how="inner")
+        df = df.sort_values(["_order", "_row"])  # rows in the order each run made them
         columns = keys + ["phase", "epoch", *EPOCH_METRICS, "status"]
         return df[columns + [c for c in extras.columns if c not in columns]].reset_index(drop=True)
 

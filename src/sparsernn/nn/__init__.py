@@ -3,7 +3,7 @@ and helpers that enumerate masked weights and count parameters."""
 
 from .classifier import CELLS, SequenceClassifier
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
-from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights
+from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights, weight_histograms
 
 __all__ = [
     "CELLS",
@@ -19,4 +19,5 @@ __all__ = [
     "effective_parameters",
     "mask_name",
     "masked_weights",
+    "weight_histograms",
 ]

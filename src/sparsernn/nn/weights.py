@@ -183,3 +183,34 @@ def count_parameters(model: nn.Module) -> ParameterCount:
         nonzero=int(sum(int(torch.count_nonzero(t)) for t in tensors)),
         total=int(sum(t.numel() for t in tensors)),
     )
+
+
+@torch.no_grad()
+def weight_histograms(model: nn.Module, *, bins: int = 40) -> dict[str, dict]:
+    """Histogram of ``|w|`` over the unmasked entries of each masked weight matrix.
+
+    Returns ``{qualified weight name: {"edges": [bins + 1 floats], "counts": [bins ints],
+    "masked": int}}``, plain lists ready for JSON. The edges run linearly from 0 to the
+    largest surviving ``|w|`` of that matrix (0 to 1 when nothing survives).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sparsernn.nn import MaskedLinear
+    >>> lin = MaskedLinear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[0.1, -0.4], [0.3, 0.2]]))
+    >>> lin.mask[0, 1] = False
+    >>> h = weight_histograms(lin, bins=3)["weight"]
+    >>> h["counts"], h["masked"], [round(e, 2) for e in h["edges"]]
+    ([1, 1, 1], 1, [0.0, 0.1, 0.2, 0.3])
+    """
+    out = {}
+    for record in masked_weights(model):
+        values = record.weight[record.mask].abs().double()
+        high = float(values.max()) if values.numel() else 1.0
+        counts = torch.histc(values, bins=bins, min=0.0, max=high or 1.0) if values.numel() else torch.zeros(bins)
+        edges = torch.linspace(0.0, high or 1.0, bins + 1, dtype=torch.float64)
+        out[record.name] = {"edges": edges.tolist(), "counts": [int(c) for c in counts],
+                            "masked": int((~record.mask).sum())}
+    return out

@@ -96,16 +96,107 @@ class ModelConfig(_Config):
         return sizes
 
 
+TARGET_NAMES = ("ih", "hh", "hr", "ho", "both")
+
+
+class IterativeConfig(_Config):
+    """Iterative pruning: each round removes ``per_round`` of what remains, then trains."""
+
+    per_round: float = Field(0.2, gt=0, le=1)
+    epochs_per_round: int = Field(2, ge=0, description="Training epochs after each round but the last.")
+    rewind: bool = Field(False, description="Reset surviving weights to their initial values each round "
+                                            "(the lottery-ticket procedure).")
+
+
+class GradualConfig(_Config):
+    """Gradual pruning during retraining along Zhu & Gupta's cubic schedule."""
+
+    initial: float = Field(0.0, ge=0, le=1, description="Sparsity at the first pruning step.")
+    start_epoch: int = Field(0, ge=0, description="Retraining epochs before pruning starts.")
+    prune_epochs: int = Field(5, ge=1, description="Epochs over which sparsity rises to the amount.")
+    frequency: int = Field(50, ge=1, description="Optimiser steps between pruning steps.")
+
+
+class PruningConfig(_Config):
+    """The pruning sweep: every criterion x target x scope x schedule x amount."""
+
+    criteria: list[Literal["magnitude", "random", "threshold"]] = Field(default_factory=lambda: ["magnitude"],
+                                                                         min_length=1)
+    targets: list[str] = Field(default_factory=lambda: ["both"], min_length=1,
+                               description="Each an 'ih', 'hh', 'hr', 'ho', 'both' or a '+'-joined set.")
+    scopes: list[Literal["layer", "global"]] = Field(default_factory=lambda: ["global"], min_length=1)
+    amounts: list[float] = Field(default_factory=lambda: [round(0.1 * i, 1) for i in range(1, 11)],
+                                 min_length=1, description="Fractions of the targeted weights to remove.")
+    thresholds: list[float] = Field(default_factory=lambda: [0.01], min_length=1,
+                                    description="For the threshold criterion: remove |w| below each.")
+    schedules: list[Literal["one_shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one_shot"],
+                                                                         min_length=1)
+    retrain_epochs: int = Field(10, ge=0)
+    iterative: IterativeConfig = Field(default_factory=IterativeConfig)
+    gradual: GradualConfig = Field(default_factory=GradualConfig)
+    delta: float = Field(0.01, ge=0, le=1, description="Accuracy within delta of the dense base counts "
+                                                        "as recovered.")
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            parts = target.split("+")
+            if not all(part in TARGET_NAMES for part in parts) or len(set(parts)) != len(parts):
+                raise ValueError(f"each target must be one of {', '.join(map(repr, TARGET_NAMES))} "
+                                 f"or a '+'-joined set of them; got {target!r}")
+        return targets
+
+    @field_validator("amounts")
+    @classmethod
+    def _amounts(cls, amounts: list[float]) -> list[float]:
+        if any(not 0 <= a <= 1 for a in amounts):
+            raise ValueError(f"every amount must be a fraction in [0, 1]; got {amounts}")
+        return amounts
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, thresholds: list[float]) -> list[float]:
+        if any(not t >= 0 for t in thresholds):
+            raise ValueError(f"every threshold must be >= 0; got {thresholds}")
+        return thresholds
+
+    @model_validator(mode="after")
+    def _schedules_fit(self) -> "PruningConfig":
+        if "iterative" in self.schedules and self.iterative.per_round < 1 and 1.0 in self.amounts:
+            raise ValueError("iterative pruning removes a fraction of what remains and never reaches amount 1.0; "
+                             "drop 1.0 from amounts, set iterative.per_round: 1, or run it one_shot")
+        if "gradual" in self.schedules and self.gradual.start_epoch + self.gradual.prune_epochs > self.retrain_epochs:
+            raise ValueError("gradual.start_epoch + gradual.prune_epochs must be <= retrain_epochs "
+                             f"({self.gradual.start_epoch} + {self.gradual.prune_epochs} > {self.retrain_epochs})")
+        return self
+
+
 class StudyConfig(_Config):
-    """A study: train every cell with every seed (``kind: dense``)."""
+    """A study: train every cell with every seed (``kind: dense``), then prune copies of
+    each trained model and retrain them (``kind: pruning``)."""
 
     name: str = Field("study", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["dense"] = "dense"
+    kind: Literal["dense", "pruning"] = "dense"
     cells: list[Cell] = Field(default_factory=lambda: list(CELLS), min_length=1)
     seeds: list[int] = Field(min_length=1, description="Explicit seeds, one trial per seed and cell.")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    pruning: PruningConfig | None = Field(None, description="The pruning sweep (kind: pruning only).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pruning_section(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("kind") == "pruning" and data.get("pruning") is None:
+            data = {**data, "pruning": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _kind_matches(self) -> "StudyConfig":
+        if self.kind != "pruning" and self.pruning is not None:
+            raise ValueError(f"a 'pruning' section needs kind: pruning (this study is kind: {self.kind})")
+        return self
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -135,6 +226,36 @@ def study_from_dict(data: object, source: str = "config") -> StudyConfig:
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise InputError(format_validation_error(exc, source)) from None
+
+
+def apply_overrides(config: StudyConfig, overrides: list[str]) -> StudyConfig:
+    """Return ``config`` with ``key.path=value`` overrides applied (values parsed as YAML).
+
+    Examples
+    --------
+    >>> config = apply_overrides(StudyConfig(seeds=[0]), ["training.epochs=2", "cells=[lstm, gru]"])
+    >>> config.training.epochs, config.cells
+    (2, ['lstm', 'gru'])
+    """
+    data = config.model_dump(mode="json")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set expects key=value (e.g. training.epochs=5); got {item!r}.")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}: the value {text!r} is not valid YAML.") from None
+        node = data
+        *parents, last = key.split(".")
+        for i, part in enumerate(parents):
+            if not isinstance(node.get(part), dict):
+                node[part] = {} if node.get(part) is None else node[part]
+                if not isinstance(node[part], dict):
+                    raise InputError(f"--set {key}: {'.'.join(parents[: i + 1])} is not a section.")
+            node = node[part]
+        node[last] = value
+    return study_from_dict(data, source="--set")
 
 
 def load_study(path: str | Path) -> StudyConfig:

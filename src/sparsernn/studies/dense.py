@@ -50,6 +50,15 @@ def build_model(cell: str, vocab_size: int, model: ModelConfig) -> SequenceClass
     )
 
 
+def initial_model(trial: Trial, vocab_size: int) -> SequenceClassifier:
+    """The trial's model before training, initialised from the trial's derived init seed.
+
+    Seeds torch's global random state (initialisation and dropout draw from it).
+    """
+    torch.manual_seed(derive_seed(trial.seed, "init"))
+    return build_model(trial.config["cell"], vocab_size, ModelConfig(**trial.config["model"]))
+
+
 def load_trial_data(trial: Trial) -> DatasetSplits:
     """The trial's dataset: its data config, seeded by ``data.seed`` or else the trial's seed."""
     config = DataConfig(**trial.config["data"])
@@ -67,8 +76,7 @@ def run_dense_trial(
 
     The trial's seed is split with :func:`~sparsernn.seeding.derive_seed` into
     independent seeds for the data (unless the data config fixes one), the weight
-    initialisation and the data order. This is the only place that seeds torch's global
-    random state (initialisation and dropout draw from it).
+    initialisation and the data order.
     """
     start = time.perf_counter()
     seed = trial.seed
@@ -77,8 +85,7 @@ def run_dense_trial(
     train, test = encode_split(vocab, splits.train), encode_split(vocab, splits.test)
     validation = None if splits.validation is None else encode_split(vocab, splits.validation)
 
-    torch.manual_seed(derive_seed(seed, "init"))
-    model = build_model(trial.config["cell"], len(vocab), ModelConfig(**trial.config["model"]))
+    model = initial_model(trial, len(vocab))
     result = fit(
         model, train, test, TrainingConfig(**trial.config["training"]),
         seed=derive_seed(seed, "order"), validation=validation, on_epoch=on_epoch, on_batch=on_batch,

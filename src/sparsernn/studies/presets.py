@@ -5,15 +5,38 @@ from __future__ import annotations
 from ..errors import InputError
 from .config import StudyConfig, study_from_dict
 
+THESIS_MODEL = {"embedding_dim": 50, "hidden_sizes": [50, 50, 50]}
+THESIS_TRAINING = {"batch_size": 32, "optimizer": "adam", "lr": 1e-3, "clip": 5.0}
+
 PRESETS: dict[str, dict] = {
+    # A few minutes on a 2-core CPU: the four cells trained dense on Reber strings, then
+    # each pruned one-shot to 50 % and 90 % (input and recurrent weights, global ranking)
+    # and retrained for one epoch.
     "quick": {
         "name": "quick",
-        "kind": "dense",
+        "kind": "pruning",
         "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
         "seeds": [0],
+        "data": {"dataset": "reber", "num_strings": 10_000, "min_length": 11},
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": 3},
+        "pruning": {"criteria": ["magnitude"], "targets": ["both"], "scopes": ["global"], "amounts": [0.5, 0.9],
+                    "schedules": ["one_shot"], "retrain_epochs": 1},
+    },
+    # The reference thesis's pruning protocol at full size: 25,000 Reber strings, 3x50
+    # layers, 50 base epochs, one-shot global magnitude pruning of 10 ... 100 % of the
+    # input, recurrent or both weight sets, 10 retraining epochs.
+    "thesis-pruning": {
+        "name": "thesis-pruning",
+        "kind": "pruning",
+        "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
+        "seeds": [0, 1, 2],
         "data": {"dataset": "reber", "num_strings": 25_000, "min_length": 11},
-        "model": {"embedding_dim": 50, "hidden_sizes": [50, 50, 50]},
-        "training": {"epochs": 3, "batch_size": 32, "optimizer": "adam", "lr": 1e-3, "clip": 5.0},
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": 50},
+        "pruning": {"criteria": ["magnitude"], "targets": ["both", "ih", "hh"], "scopes": ["global"],
+                    "amounts": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
+                    "retrain_epochs": 10},
     },
 }
 

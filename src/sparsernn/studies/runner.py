@@ -18,10 +18,12 @@ from ..environment import environment
 from ..store import FINISHED, Store, check_output_dir
 from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
+from .pruning import expand_pruning, run_pruning_trial
 from .trial import Trial
 
-EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {"dense": expand_dense}
-RUNNERS: dict[str, Callable[..., TrialResult]] = {"dense": run_dense_trial}
+# study kind -> its trials; trial kind -> the function that runs one
+EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {"dense": expand_dense, "pruning": expand_pruning}
+RUNNERS: dict[str, Callable[..., TrialResult]] = {"dense": run_dense_trial, "pruning": run_pruning_trial}
 
 
 class Reporter:
@@ -35,7 +37,7 @@ class Reporter:
 
 
 def expand(config: StudyConfig) -> list[Trial]:
-    """The trials of a study, in the order they run."""
+    """The trials of a study, in the order they run: every parent before its children."""
     return EXPANDERS[config.kind](config)
 
 
@@ -77,10 +79,14 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
         todo = [t for t in trials if status[t.id] not in FINISHED]
         reporter.study_started(config, len(trials), len(todo))
         env = environment()
-        for trial in todo:
+        for trial in todo:  # parents come before their children
             store.start_run(trial.id, env)
             reporter.trial_started(trial)
-            result = run_trial(trial, out, reporter)
+            parent_status = store.status_of([trial.parent]).get(trial.parent) if trial.parent else "done"
+            if parent_status != "done":
+                result = TrialResult("failed", error=f"its parent trial {trial.parent} is {parent_status}")
+            else:
+                result = run_trial(trial, out, reporter)
             store.finish_run(
                 trial.id, result.status, epochs=result.epochs, artefacts=result.artefacts,
                 seconds=result.seconds, error=result.error,

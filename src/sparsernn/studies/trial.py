@@ -36,8 +36,14 @@ class Trial:
         return int(self.config["seed"])
 
     def describe(self) -> str:
-        """A short human-readable label, e.g. ``lstm seed=0``."""
-        return f"{self.config.get('cell', self.kind)} seed={self.seed}"
+        """A short human-readable label, e.g. ``lstm seed=0`` or ``lstm seed=0 magnitude both global 0.5``."""
+        label = f"{self.config.get('cell', self.kind)} seed={self.seed}"
+        spec = self.config.get("pruning")
+        if spec:
+            level = spec["threshold"] if spec["criterion"] == "threshold" else spec["amount"]
+            parts = [spec["criterion"], spec["target"], spec["scope"], spec["schedule"], level]
+            label += " " + " ".join(str(p) for p in parts if p is not None and p != "one_shot")
+        return label
 
     def record(self) -> dict:
         """The row the results database keeps for this trial."""
