@@ -22,7 +22,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from .data import LabelledStrings, Vocabulary, iterate_batches, num_batches
+from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, num_batches
 from .nn import count_parameters
 
 
@@ -60,6 +60,12 @@ def encode_split(vocab: Vocabulary, data: LabelledStrings) -> Split:
     """Encode labelled strings with ``vocab`` into a :class:`Split`."""
     inputs, lengths = vocab.encode(data.strings)
     return Split(inputs, lengths, torch.as_tensor(data.labels, dtype=torch.long))
+
+
+def encode_splits(vocab: Vocabulary, splits: DatasetSplits) -> tuple[Split, Split, Split | None]:
+    """Encode a dataset's train, test and (optional) validation splits with ``vocab``."""
+    validation = None if splits.validation is None else encode_split(vocab, splits.validation)
+    return encode_split(vocab, splits.train), encode_split(vocab, splits.test), validation
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ..checkpoint import save_checkpoint
 from ..data import DatasetSplits, Vocabulary
 from ..nn import SequenceClassifier
 from ..seeding import derive_seed
-from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_split, fit
+from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
 from .config import DataConfig, ModelConfig, StudyConfig
 from .trial import Trial
 
@@ -82,8 +82,7 @@ def run_dense_trial(
     seed = trial.seed
     splits = load_trial_data(trial)
     vocab = Vocabulary.from_strings(splits.train.strings)
-    train, test = encode_split(vocab, splits.train), encode_split(vocab, splits.test)
-    validation = None if splits.validation is None else encode_split(vocab, splits.validation)
+    train, test, validation = encode_splits(vocab, splits)
 
     model = initial_model(trial, len(vocab))
     result = fit(

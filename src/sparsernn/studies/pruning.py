@@ -31,7 +31,7 @@ from ..checkpoint import load_checkpoint
 from ..data import num_batches
 from ..nn import weight_histograms
 from ..seeding import derive_seed
-from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_split, fit
+from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
 from .config import StudyConfig
 from .dense import TrialResult, expand_dense, initial_model, load_trial_data
 from .trial import Trial
@@ -89,8 +89,7 @@ def run_pruning_trial(
     targets = _targets(spec["target"])
     model, vocab, _ = load_checkpoint(parent_checkpoint(trial, out))
     splits = load_trial_data(trial)  # the base's data: same data config, same seed
-    train, test = encode_split(vocab, splits.train), encode_split(vocab, splits.test)
-    validation = None if splits.validation is None else encode_split(vocab, splits.validation)
+    train, test, validation = encode_splits(vocab, splits)
     training = TrainingConfig(**trial.config["training"])
     histogram_before = weight_histograms(model)
     prune_seconds = 0.0
