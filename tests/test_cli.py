@@ -175,9 +175,11 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     assert sorted(runs["seed"].unique()) == [0, 1] and set(runs["cell"]) == {"rnn_relu"}
     assert sorted(runs[runs["kind"] == "pruning"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     capfd.readouterr()
-    assert cli("results", out, "--summary", "pruning") == 0
+    assert cli("results", out, "--summary", "pruning", "--markdown", tmp_path / "summary.md") == 0
     text = capfd.readouterr().out
     assert "maximum feasible sparsity" in text and "/2 " in text
+    markdown = (tmp_path / "summary.md").read_text()
+    assert markdown.count("| rnn_relu | magnitude | both | global | one_shot |") == 3  # 2 amounts + feasibility
 
 
 @pytest.mark.parametrize(

@@ -158,17 +158,29 @@ def run(config, preset_name, seeds, overrides, out, verbose) -> None:
     _run(study, out, verbose)
 
 
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "-" if value != value else f"{value:.4g}"
+    return str(value)
+
+
 def _print_frame(df, title: str) -> None:
     table = Table(title=title)
     for column in df.columns:
         table.add_column(str(column), justify="right" if df[column].dtype.kind in "fi" else "left")
     for row in df.itertuples(index=False):
-        table.add_row(*("-" if isinstance(v, float) and v != v else f"{v:.4g}" if isinstance(v, float) else str(v)
-                        for v in row))
+        table.add_row(*map(_cell, row))
     console.print(table)
 
 
-def _print_pruning_summary(runs, epochs, delta: float) -> None:
+def _markdown(df, title: str) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(map(str, df.columns)) + " |",
+             "|" + "|".join("---:" if df[c].dtype.kind in "fi" else "---" for c in df.columns) + "|"]
+    lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _print_pruning_summary(runs, epochs, delta: float, markdown: str | None) -> None:
     from .analysis import pruning_summary
 
     tables = pruning_summary(runs, epochs, delta=delta)
@@ -178,9 +190,14 @@ def _print_pruning_summary(runs, epochs, delta: float) -> None:
     shown = ["cell", "criterion", "target", "scope", "schedule", "level", "seeds", "base_acc", "pruned_acc",
              "pruned_acc_ci95", "drop", "drop_ci95", "recovery_epochs", "recovery_epochs_ci95", "recovered",
              "final_acc"]
-    _print_frame(configs[shown], f"pruning: accuracy right after pruning and recovery (delta={delta}, "
-                                 "mean and 95% CI half-width over seeds)")
-    _print_frame(tables["max_feasible_sparsity"], f"maximum feasible sparsity (delta={delta})")
+    parts = [(configs[shown], f"pruning: accuracy right after pruning and recovery (delta={delta}, "
+                              "mean and 95% CI half-width over seeds)"),
+             (tables["max_feasible_sparsity"], f"maximum feasible sparsity (delta={delta})")]
+    for df, title in parts:
+        _print_frame(df, title)
+    if markdown:
+        Path(markdown).write_text("\n".join(_markdown(df, title) for df, title in parts), encoding="utf-8")
+        console.print(f"wrote {markdown}")
 
 
 @cli.command()
@@ -190,7 +207,8 @@ def _print_pruning_summary(runs, epochs, delta: float) -> None:
               help="Which summary to print.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
-def results(directory, csv_path, summary, delta) -> None:
+@click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the summary tables as Markdown.")
+def results(directory, csv_path, summary, delta, markdown) -> None:
     """Summarise the runs stored in DIRECTORY, or export them as CSV."""
     with Store(directory, create=False) as store:
         runs, epochs = store.runs(), store.epochs()
@@ -199,7 +217,7 @@ def results(directory, csv_path, summary, delta) -> None:
         console.print(f"wrote {len(epochs)} rows to {csv_path}")
         return
     if summary == "pruning":
-        _print_pruning_summary(runs, epochs, delta)
+        _print_pruning_summary(runs, epochs, delta, markdown)
         return
     table = Table(title=f"runs in {directory}")
     for column in ("run", "study", "kind", "cell", "dataset", "seed", "status", "epochs", "test_acc",
