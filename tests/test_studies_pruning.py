@@ -44,6 +44,14 @@ def test_invalid_pruning_sections(pruning, message):
         study_from_dict({"kind": "pruning", "seeds": [0], "pruning": pruning})
 
 
+def test_targets_the_model_does_not_have_are_config_errors():
+    with pytest.raises(InputError, match="'ho' needs model.readout_mask: true"):
+        study_from_dict({"kind": "pruning", "seeds": [0], "model": {"readout_mask": False},
+                         "pruning": {"targets": ["both", "ih+ho"]}})
+    with pytest.raises(InputError, match="no 'hr'"):
+        study_from_dict({"kind": "pruning", "seeds": [0], "pruning": {"targets": ["hr"]}})
+
+
 def test_pruning_section_needs_kind_pruning():
     with pytest.raises(InputError, match="needs kind: pruning"):
         study_from_dict({"kind": "dense", "seeds": [0], "pruning": {}})

@@ -196,6 +196,14 @@ class StudyConfig(_Config):
     def _kind_matches(self) -> "StudyConfig":
         if self.kind != "pruning" and self.pruning is not None:
             raise ValueError(f"a 'pruning' section needs kind: pruning (this study is kind: {self.kind})")
+        if self.pruning is not None:
+            for target in self.pruning.targets:
+                parts = target.split("+")
+                if "hr" in parts:
+                    raise ValueError(f"pruning target {target!r}: the classifier's layers have no 'hr' "
+                                     "(LSTM projection) weights")
+                if "ho" in parts and not self.model.readout_mask:
+                    raise ValueError(f"pruning target {target!r}: 'ho' needs model.readout_mask: true")
         return self
 
     def to_yaml(self) -> str:
