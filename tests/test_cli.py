@@ -74,6 +74,11 @@ def test_results_summary_and_csv(tmp_path, capfd):
     assert len(df) == 3 and (df["sparsity"] == 0).all()
 
 
+def test_no_arguments_prints_help(capfd):
+    assert cli() == 0
+    assert "Commands:" in capfd.readouterr().out
+
+
 def test_datasets_lists_built_ins(capfd):
     assert cli("datasets") == 0
     out = capfd.readouterr().out
@@ -103,7 +108,7 @@ def test_run_with_a_yaml_config(tmp_path, capfd):
         (["train", "--epochs", "-1"], "training.epochs"),
         (["train", "--batch-size", "0"], "training.batch_size"),
         (["train", "--lr", "0"], "training.lr"),
-        (["run", "--preset", "nope"], "Unknown preset"),
+        (["run", "--preset", "nope"], "'nope' is not one of 'quick', 'thesis-pruning'"),
         (["results", "/nonexistent/dir"], "No results database"),
         (["frobnicate"], "No such command"),
     ],

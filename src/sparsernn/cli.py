@@ -18,7 +18,7 @@ from . import __version__
 from .data import list_datasets
 from .errors import InputError
 from .nn import CELLS
-from .studies import Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
+from .studies import PRESETS, Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
 from .studies.trial import Trial
 from .store import Store
 
@@ -140,7 +140,8 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 
 @cli.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--preset", "preset_name", default=None, help="Run a built-in study instead of a config file.")
+@click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default=None,
+              help="Run a built-in study instead of a config file.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Use seeds 0..N-1 instead of the study's.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a setting, e.g. --set training.epochs=5 --set 'cells=[lstm, gru]'.")
@@ -249,6 +250,8 @@ def datasets() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one line and exit status 2."""
+    if not (sys.argv[1:] if argv is None else argv):
+        argv = ["--help"]
     try:
         cli.main(args=argv, prog_name="sparsernn", standalone_mode=False)
     except (InputError, click.ClickException) as exc:
