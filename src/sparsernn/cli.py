@@ -220,21 +220,16 @@ def results(directory, csv_path, summary, delta, markdown) -> None:
     if summary == "pruning":
         _print_pruning_summary(runs, epochs, delta, markdown)
         return
-    table = Table(title=f"runs in {directory}")
-    for column in ("run", "study", "kind", "cell", "dataset", "seed", "status", "epochs", "test_acc",
-                   "nonzero/total", "seconds"):
-        table.add_column(column, justify="right" if column in ("seed", "epochs", "test_acc", "seconds") else "left")
-    for run in runs.itertuples():
-        mine = epochs[epochs["run_id"] == run.run_id]
-        last = mine.iloc[-1] if len(mine) else None
-        table.add_row(
-            run.run_id[:8], run.study, run.kind, str(run.cell), Path(str(run.dataset)).name, str(run.seed),
-            run.status, str(int(mine["epoch"].max())) if last is not None else "-",
-            f"{last.test_acc:.4f}" if last is not None else "-",
-            f"{last.nonzero_params}/{last.total_params}" if last is not None else "-",
-            f"{run.seconds:.1f}" if run.seconds == run.seconds and run.seconds is not None else "-",
-        )
-    console.print(table)
+    last = epochs.groupby("run_id").last()  # each run's final epoch row
+    table = runs.set_index("run_id")[["study", "kind", "cell", "dataset", "seed", "target", "sparsity", "status",
+                                      "seconds"]].join(last[["phase", "epoch", "test_acc"]])
+    table["params"] = [f"{int(n)}/{int(t)}" if n == n else "-"
+                       for n, t in zip(last["nonzero_params"].reindex(table.index),
+                                       last["total_params"].reindex(table.index))]
+    table["dataset"] = [Path(str(d)).name for d in table["dataset"]]
+    table.index = table.index.str[:8]
+    _print_frame(table.reset_index().rename(columns={"run_id": "run", "params": "nonzero/total"}),
+                 f"runs in {directory}")
 
 
 @cli.command()
