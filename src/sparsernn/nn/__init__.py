@@ -2,11 +2,13 @@
 and helpers that enumerate masked weights and count parameters."""
 
 from .classifier import CELLS, SequenceClassifier
+from .graph_rnn import GraphRNN, to_graph
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
 from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights, weight_histograms
 
 __all__ = [
     "CELLS",
+    "GraphRNN",
     "MaskedGRU",
     "MaskedLSTM",
     "MaskedLinear",
@@ -19,5 +21,6 @@ __all__ = [
     "effective_parameters",
     "mask_name",
     "masked_weights",
+    "to_graph",
     "weight_histograms",
 ]

@@ -1,0 +1,204 @@
+"""GraphRNN: a recurrent network whose units are the vertices of a DAG.
+
+Every vertex of the DAG is one recurrent unit (one hidden value per unit; for LSTM and
+GRU one row in every gate block). Vertices are grouped into layers by the longest path
+from the sources (sources are layer 0). Layer ``l`` is one single-layer masked RNN/LSTM/
+GRU whose input is the concatenation of the outputs of all earlier layers, so every DAG
+edge ``u -> v`` -- also one that skips layers -- is exactly one nonzero entry of layer
+``layer(v)``'s input mask, in every gate block of ``v``::
+
+    input (B, T) ─embed─▶ (B, T, E) ─▶ layer 0 (the sources)
+    [layer 0 | … | layer l-1] outputs (B, T, Σ w) ─mask_ih (edges)─▶ layer l
+    final states of the readout vertices (B, n_out) ─▶ readout ─▶ logits (B, C)
+
+Gate-aware masks: for gated cells the unit mask is tiled block-wise over the gates
+(``mask.repeat(gates, 1)``), so all gates of unit ``v`` share ``v``'s connectivity.
+The recurrent mask follows ``recurrence``: ``"layer"`` (dense within each layer),
+``"self"`` (each unit only to itself) or ``"none"``. :func:`to_graph` reads the DAG back
+from the masks.
+
+Examples
+--------
+>>> import networkx as nx, torch
+>>> dag = nx.DiGraph([(0, 2), (1, 2), (2, 3), (0, 3)])      # 0->3 skips a layer
+>>> model = GraphRNN(dag, "lstm", vocab_size=5, embedding_dim=4)
+>>> [len(layer) for layer in model.layer_vertices]
+[2, 1, 1]
+>>> model.layers[2].mask_ih_l0.int()     # layer 2 = vertex 3, reading [0, 1 | 2], 4 gates
+tensor([[1, 0, 1],
+        [1, 0, 1],
+        [1, 0, 1],
+        [1, 0, 1]], dtype=torch.int32)
+>>> sorted(to_graph(model).edges()) == sorted(dag.edges())
+True
+>>> model(torch.tensor([[1, 2, 3]]), torch.tensor([3])).shape
+torch.Size([1, 2])
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from ..errors import InputError
+from .classifier import CELLS
+from .masked import MaskedLinear
+
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+RECURRENCE = ("layer", "self", "none")
+READOUT = ("sinks", "last_layer")
+
+
+def longest_path_layers(dag: nx.DiGraph) -> list[list[int]]:
+    """Vertices grouped by longest path from the sources, each layer sorted."""
+    depth: dict[int, int] = {}
+    for v in nx.topological_sort(dag):
+        depth[v] = 1 + max((depth[u] for u in dag.predecessors(v)), default=-1)
+    layers: list[list[int]] = [[] for _ in range(max(depth.values()) + 1)]
+    for v, d in depth.items():
+        layers[d].append(v)
+    return [sorted(layer) for layer in layers]
+
+
+def _check_dag(dag) -> nx.DiGraph:
+    if not isinstance(dag, nx.DiGraph):
+        raise InputError(f"GraphRNN needs a networkx.DiGraph; got {type(dag).__name__}.")
+    if dag.number_of_nodes() == 0:
+        raise InputError("GraphRNN needs a graph with at least one vertex; got an empty graph.")
+    if not nx.is_directed_acyclic_graph(dag):
+        cycle = " -> ".join(str(u) for u, _ in nx.find_cycle(dag))
+        raise InputError(f"GraphRNN needs an acyclic graph; this one has the cycle {cycle} -> ...")
+    return dag
+
+
+class GraphRNN(nn.Module):
+    """A sequence classifier whose recurrent units and connections are a DAG's.
+
+    Parameters
+    ----------
+    dag : networkx.DiGraph
+        Acyclic; its vertices (any hashable, sorted within each layer) become the units.
+    cell : {"rnn_tanh", "rnn_relu", "lstm", "gru"}
+    vocab_size : int
+        Number of token ids (0 = padding).
+    embedding_dim : int, default 50
+        Width of the input embedding that feeds every source vertex (layer 0); a setting
+        of its own, not tied to the number of sources.
+    num_classes : int, default 2
+    recurrence : {"layer", "self", "none"}, default "layer"
+        Hidden-to-hidden connections within each layer: all of them (the reference
+        thesis's choice), each unit only to itself, or none.
+    readout : {"sinks", "last_layer"}, default "sinks"
+        Which vertices feed the output: every vertex without successors, or the last
+        layer's. With ``"last_layer"`` every vertex must reach the last layer.
+    """
+
+    def __init__(self, dag: nx.DiGraph, cell: str, vocab_size: int, *, embedding_dim: int = 50,
+                 num_classes: int = 2, recurrence: str = "layer", readout: str = "sinks") -> None:
+        super().__init__()
+        dag = _check_dag(dag)
+        if cell not in CELLS:
+            raise InputError(f"The 'cell' parameter of GraphRNN must be one of {sorted(CELLS)}; got {cell!r}.")
+        if recurrence not in RECURRENCE:
+            raise InputError(f"The 'recurrence' parameter of GraphRNN must be one of {RECURRENCE}; got {recurrence!r}.")
+        if readout not in READOUT:
+            raise InputError(f"The 'readout' parameter of GraphRNN must be one of {READOUT}; got {readout!r}.")
+        self.cell, self.recurrence, self.readout_rule = cell, recurrence, readout
+        self.layer_vertices = longest_path_layers(dag)
+        order = [v for layer in self.layer_vertices for v in layer]  # column order of the concatenated states
+        position = {v: i for i, v in enumerate(order)}
+        if readout == "sinks":
+            outputs = [v for v in order if dag.out_degree(v) == 0]
+        else:
+            outputs = list(self.layer_vertices[-1])
+            reach = set(outputs).union(*(nx.ancestors(dag, v) for v in outputs))
+            if len(reach) < len(order):
+                dead = sorted(set(order) - reach, key=position.get)
+                raise InputError(f"Vertices {dead} cannot reach the output (the last layer); "
+                                 "use readout='sinks' or remove them.")
+        self._hparams = dict(
+            edges=[[u, v] for u, v in sorted(dag.edges(), key=lambda e: (position[e[0]], position[e[1]]))],
+            vertices=order, cell=cell, vocab_size=vocab_size, embedding_dim=embedding_dim,
+            num_classes=num_classes, recurrence=recurrence, readout=readout,
+        )
+
+        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        rnn_class, extra = CELLS[cell]
+        gates = GATES[cell]
+        self.layers = nn.ModuleList()
+        seen = 0  # number of units in earlier layers
+        for index, layer in enumerate(self.layer_vertices):
+            width = len(layer)
+            n_in = embedding_dim if index == 0 else seen
+            module = rnn_class(n_in, width, batch_first=True, **extra)
+            with torch.no_grad():
+                if index > 0:
+                    unit_mask = torch.zeros(width, seen, dtype=torch.bool)  # (w_l, Σ earlier widths)
+                    for row, v in enumerate(layer):
+                        for u in dag.predecessors(v):
+                            unit_mask[row, position[u]] = True
+                    module.mask_ih_l0.copy_(unit_mask.repeat(gates, 1))  # block-wise over the gates
+                hh = {"layer": torch.ones(width, width, dtype=torch.bool),
+                      "self": torch.eye(width, dtype=torch.bool),
+                      "none": torch.zeros(width, width, dtype=torch.bool)}[recurrence]
+                module.mask_hh_l0.copy_(hh.repeat(gates, 1))
+            self.layers.append(module)
+            seen += width
+        self.readout = MaskedLinear(seen, num_classes)
+        with torch.no_grad():
+            self.readout.mask.zero_()
+            self.readout.mask[:, [position[v] for v in outputs]] = True
+
+    @property
+    def hparams(self) -> dict:
+        """JSON-able constructor arguments; :meth:`from_hparams` rebuilds the architecture."""
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self._hparams.items()}
+
+    @classmethod
+    def from_hparams(cls, hparams: dict) -> "GraphRNN":
+        dag = nx.DiGraph()
+        dag.add_nodes_from(hparams["vertices"])
+        dag.add_edges_from(map(tuple, hparams["edges"]))
+        kwargs = {k: v for k, v in hparams.items() if k not in ("edges", "vertices", "cell", "vocab_size")}
+        return cls(dag, hparams["cell"], hparams["vocab_size"], **kwargs)
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Logits (B, num_classes) read at each sequence's true last symbol."""
+        x = self.embed(inputs)  # (B, T, E)
+        packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
+                                      enforce_sorted=False)
+        outputs, finals = [], []
+        for index, layer in enumerate(self.layers):
+            data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, E) or (ΣT, Σ earlier widths)
+            out, state = layer(packed._replace(data=data))
+            outputs.append(out.data)  # (ΣT, w_l)
+            h_n = state[0] if isinstance(state, tuple) else state
+            finals.append(h_n[-1])  # (B, w_l), caller's batch order
+        return self.readout(torch.cat(finals, dim=1))  # (B, n) -> (B, C)
+
+
+def to_graph(model: GraphRNN, *, per_gate: bool = False) -> nx.DiGraph | list[nx.DiGraph]:
+    """The DAG a GraphRNN computes with, read from its input masks.
+
+    Edge ``u -> v`` is present when the mask entry of ``v``'s row and ``u``'s column is
+    True. With ``per_gate=False`` every gate block must agree (else InputError); with
+    ``per_gate=True`` one graph per gate block is returned.
+    """
+    gates = GATES[model.cell]
+    graphs = [nx.DiGraph() for _ in range(gates)]
+    order = [v for layer in model.layer_vertices for v in layer]
+    for g in graphs:
+        g.add_nodes_from(order)
+    for layer, vertices in zip(model.layers[1:], model.layer_vertices[1:]):
+        blocks = layer.mask_ih_l0.view(gates, len(vertices), -1)  # (gates, w_l, Σ earlier widths)
+        for gate, block in enumerate(blocks):
+            for row, col in block.nonzero().tolist():
+                graphs[gate].add_edge(order[col], vertices[row])
+    if per_gate:
+        return graphs
+    edges = [set(g.edges()) for g in graphs]
+    if any(e != edges[0] for e in edges[1:]):
+        raise InputError("The gate blocks of this GraphRNN have different connectivity; use per_gate=True.")
+    return graphs[0]
