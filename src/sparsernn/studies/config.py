@@ -172,30 +172,63 @@ class PruningConfig(_Config):
         return self
 
 
+class StructureConfig(_Config):
+    """Graph-structured RNNs: which graphs, how they become networks.
+
+    For every generator, ``graphs`` graphs with seeds ``0 .. graphs-1`` are drawn; each
+    has ``n`` vertices drawn uniformly from ``sizes``. Barabási–Albert graphs use
+    ``m = n // 10`` and Watts–Strogatz graphs ``k = n // 5``, ``p = 1`` (the reference
+    thesis's rules, :func:`sparsernn.graphs.thesis_graph`); Erdős–Rényi graphs use
+    ``erdos_renyi_p``. The same graphs are trained with every cell.
+    """
+
+    generators: list[Literal["barabasi_albert", "watts_strogatz", "erdos_renyi"]] = Field(
+        default_factory=lambda: ["barabasi_albert", "watts_strogatz"], min_length=1)
+    graphs: int = Field(100, ge=1, description="Graphs per generator.")
+    sizes: tuple[int, int] = Field((10, 50), description="Vertices n, drawn uniformly from [low, high].")
+    erdos_renyi_p: float = Field(0.1, ge=0, le=1)
+    orientation: Literal["index", "random"] = "index"
+    recurrence: Literal["layer", "self", "none"] = "layer"
+    readout: Literal["sinks", "last_layer"] = "sinks"
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, sizes: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= sizes[0] <= sizes[1]:
+            raise ValueError(f"sizes must be [low, high] with 1 <= low <= high; got {list(sizes)}")
+        return sizes
+
+
+SECTIONS = {"pruning": PruningConfig, "structure": StructureConfig}  # study kind -> its own section
+
+
 class StudyConfig(_Config):
     """A study: train every cell with every seed (``kind: dense``), then prune copies of
     each trained model and retrain them (``kind: pruning``)."""
 
     name: str = Field("study", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["dense", "pruning"] = "dense"
+    kind: Literal["dense", "pruning", "structure"] = "dense"
     cells: list[Cell] = Field(default_factory=lambda: list(CELLS), min_length=1)
     seeds: list[int] = Field(min_length=1, description="Explicit seeds, one trial per seed and cell.")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     pruning: PruningConfig | None = Field(None, description="The pruning sweep (kind: pruning only).")
+    structure: StructureConfig | None = Field(None, description="The graphs (kind: structure only).")
 
     @model_validator(mode="before")
     @classmethod
-    def _pruning_section(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("kind") == "pruning" and data.get("pruning") is None:
-            data = {**data, "pruning": {}}
+    def _default_section(cls, data: object) -> object:
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind in SECTIONS and data.get(kind) is None:
+            data = {**data, kind: {}}
         return data
 
     @model_validator(mode="after")
     def _kind_matches(self) -> "StudyConfig":
-        if self.kind != "pruning" and self.pruning is not None:
-            raise ValueError(f"a 'pruning' section needs kind: pruning (this study is kind: {self.kind})")
+        for section in SECTIONS:
+            if self.kind != section and getattr(self, section) is not None:
+                raise ValueError(f"a '{section}' section needs kind: {section} (this study is kind: {self.kind})")
         if self.pruning is not None:
             for target in self.pruning.targets:
                 parts = target.split("+")

@@ -19,11 +19,16 @@ from ..store import FINISHED, Store, check_output_dir
 from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
 from .pruning import expand_pruning, run_pruning_trial
+from .structure import expand_structure, run_structure_trial
 from .trial import Trial
 
 # study kind -> its trials; trial kind -> the function that runs one
-EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {"dense": expand_dense, "pruning": expand_pruning}
-RUNNERS: dict[str, Callable[..., TrialResult]] = {"dense": run_dense_trial, "pruning": run_pruning_trial}
+EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {
+    "dense": expand_dense, "pruning": expand_pruning, "structure": expand_structure,
+}
+RUNNERS: dict[str, Callable[..., TrialResult]] = {
+    "dense": run_dense_trial, "pruning": run_pruning_trial, "structure": run_structure_trial,
+}
 
 
 class Reporter:

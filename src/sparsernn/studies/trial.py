@@ -38,6 +38,9 @@ class Trial:
     def describe(self) -> str:
         """A short human-readable label, e.g. ``lstm seed=0`` or ``lstm seed=0 magnitude both global 0.5``."""
         label = f"{self.config.get('cell', self.kind)} seed={self.seed}"
+        graph = self.config.get("graph")
+        if graph:
+            label += f" {graph['generator']} graph={graph['graph_seed']}"
         spec = self.config.get("pruning")
         if spec:
             level = spec["threshold"] if spec["criterion"] == "threshold" else spec["amount"]
