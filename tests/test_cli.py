@@ -202,3 +202,23 @@ def test_pruning_summary_without_pruning_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
     assert "No finished pruning trials" in fail_line(capfd, "results", tmp_path, "--summary", "pruning")
+
+
+def test_analyze_a_structure_study(tmp_path, capfd):
+    config = tmp_path / "s.yaml"
+    config.write_text("name: s\nkind: structure\ncells: [rnn_tanh]\nseeds: [0]\ndata: {num_strings: 160}\n"
+                      "model: {embedding_dim: 3}\ntraining: {epochs: 1}\nstructure: {graphs: 4, sizes: [5, 12]}\n")
+    assert cli("run", config, "--out", tmp_path / "out") == 0
+    capfd.readouterr()
+    assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--csv-dir", tmp_path / "tables") == 0
+    out = capfd.readouterr().out
+    assert "rnn_tanh: correlation of graph properties" in out and "bayesian_ridge" in out
+    table = pd.read_csv(tmp_path / "tables" / "structure_trials.csv")
+    assert len(table) == 8 and {"test_acc", "dag_sources", "undirected_diameter"} <= set(table.columns)
+    assert len(pd.read_csv(tmp_path / "tables" / "cv_r2_rnn_tanh.csv")) == 4
+
+
+def test_analyze_without_structure_trials(tmp_path, capfd):
+    assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
+    capfd.readouterr()
+    assert "No finished structure trials" in fail_line(capfd, "analyze", tmp_path)

@@ -233,6 +233,36 @@ def results(directory, csv_path, summary, delta, markdown) -> None:
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="k of repeated k-fold CV.")
+@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True, help="CV repetitions.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the CV splits and the forests.")
+@click.option("--csv-dir", type=click.Path(file_okay=False), help="Also write the tables as CSV files here.")
+def analyze(directory, folds, repeats, seed, csv_dir) -> None:
+    """Correlate graph properties with accuracy and cross-validate regressions, per cell."""
+    from .analysis import cross_validated_r2, property_correlations, structure_table
+
+    with Store(directory, create=False) as store:
+        table = structure_table(store.runs(), store.epochs(), store.artefacts())
+    if table.empty:
+        raise InputError(f"No finished structure trials in {directory!r} to analyse.")
+    properties = [c for c in table.columns if c not in ("run_id", "cell", "generator", "graph_seed", "seed", "test_acc")]
+    outputs = {"structure_trials": table}
+    for cell, group in table.groupby("cell"):
+        n_splits = min(folds, len(group))
+        correlations = property_correlations(group[properties], group["test_acc"])
+        r2 = cross_validated_r2(group[properties], group["test_acc"], n_splits=n_splits, n_repeats=repeats, seed=seed)
+        _print_frame(correlations, f"{cell}: correlation of graph properties with test accuracy ({len(group)} graphs)")
+        _print_frame(r2, f"{cell}: R2 of accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")
+        outputs[f"correlations_{cell}"], outputs[f"cv_r2_{cell}"] = correlations, r2
+    if csv_dir:
+        Path(csv_dir).mkdir(parents=True, exist_ok=True)
+        for name, df in outputs.items():
+            df.to_csv(Path(csv_dir) / f"{name}.csv", index=False)
+        console.print(f"wrote {len(outputs)} tables to {csv_dir}")
+
+
+@cli.command()
 def datasets() -> None:
     """List the built-in datasets."""
     table = Table(title="built-in datasets (or pass the path of a CSV file with columns string,valid)")

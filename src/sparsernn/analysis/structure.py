@@ -88,6 +88,23 @@ def property_correlations(X: pd.DataFrame, y) -> pd.DataFrame:
     return df.loc[order, columns].reset_index(drop=True)
 
 
+def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished structure trial: its settings, final test accuracy and graph properties."""
+    import json
+
+    done = runs[(runs["kind"] == "structure") & (runs["status"] == "done")]
+    final = epochs.groupby("run_id")["test_acc"].last()
+    props = artefacts[artefacts["kind"] == "properties"].set_index("run_id")["data"]
+    rows = []
+    for run in done.itertuples():
+        graph = json.loads(run.config)["graph"]
+        if run.run_id in props.index and run.run_id in final.index:
+            rows.append({"run_id": run.run_id, "cell": run.cell, "generator": graph["generator"],
+                         "graph_seed": graph["graph_seed"], "seed": run.seed,
+                         "test_acc": float(final[run.run_id]), **props[run.run_id]})
+    return pd.DataFrame(rows)
+
+
 def _folds(n: int, n_splits: int, n_repeats: int, seed: int):
     if n_splits < 2 or n_splits > n:
         raise InputError(f"n_splits must be in [2, {n}] (the number of graphs); got {n_splits}.")
