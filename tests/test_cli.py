@@ -108,7 +108,7 @@ def test_run_with_a_yaml_config(tmp_path, capfd):
         (["train", "--epochs", "-1"], "training.epochs"),
         (["train", "--batch-size", "0"], "training.batch_size"),
         (["train", "--lr", "0"], "training.lr"),
-        (["run", "--preset", "nope"], "'nope' is not one of 'quick', 'thesis-pruning'"),
+        (["run", "--preset", "nope"], "'nope' is not one of 'quick', 'thesis-pruning', 'thesis-structure'"),
         (["results", "/nonexistent/dir"], "No results database"),
         (["frobnicate"], "No such command"),
     ],

@@ -38,6 +38,20 @@ PRESETS: dict[str, dict] = {
                     "amounts": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
                     "retrain_epochs": 10},
     },
+    # The reference thesis's structure study: 100 Barabasi-Albert (m = n//10) and 100
+    # Watts-Strogatz (k = n//5, p = 1) graphs of 10-50 vertices, oriented lower -> higher
+    # id, trained for 15 epochs -- here the same graphs for every cell.
+    "thesis-structure": {
+        "name": "thesis-structure",
+        "kind": "structure",
+        "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
+        "seeds": [0],
+        "data": {"dataset": "reber", "num_strings": 25_000, "min_length": 11},
+        "model": {"embedding_dim": 50},
+        "training": {**THESIS_TRAINING, "epochs": 15},
+        "structure": {"generators": ["barabasi_albert", "watts_strogatz"], "graphs": 100, "sizes": [10, 50],
+                      "orientation": "index", "recurrence": "layer", "readout": "sinks"},
+    },
 }
 
 
