@@ -222,3 +222,12 @@ def test_analyze_without_structure_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
     assert "No finished structure trials" in fail_line(capfd, "analyze", tmp_path)
+
+
+def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
+    assert cli("config", "show", "thesis-pruning") == 0
+    path = tmp_path / "study.yaml"
+    path.write_text(capfd.readouterr().out)
+    from sparsernn.studies import load_study, preset
+
+    assert load_study(path) == preset("thesis-pruning")

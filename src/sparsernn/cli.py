@@ -262,6 +262,18 @@ def analyze(directory, folds, repeats, seed, csv_dir) -> None:
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
 
 
+@cli.group()
+def config() -> None:
+    """Inspect study configs."""
+
+
+@config.command("show")
+@click.argument("name", type=click.Choice(sorted(PRESETS)))
+def config_show(name) -> None:
+    """Print the preset NAME as YAML, every setting spelled out, to start a config from."""
+    click.echo(preset(name).to_yaml(), nl=False)
+
+
 @cli.command()
 def datasets() -> None:
     """List the built-in datasets."""
