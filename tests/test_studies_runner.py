@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from sparsernn.studies import StudyConfig, expand, run_study
@@ -65,3 +66,16 @@ def test_data_seed_is_derived_unless_fixed(tmp_path, seed_override):
     a, b = (expand(StudyConfig(name="s", seeds=[s], cells=["gru"], **base))[0] for s in (0, 1))
     same_data = load_trial_data(a) == load_trial_data(b)
     assert same_data == (seed_override is not None)
+
+
+def test_two_workers_give_the_same_results_as_one(tmp_path):
+    config = StudyConfig(name="w", kind="pruning", seeds=[0, 1], cells=["gru"], **TINY,
+                         pruning={"amounts": [0.5, 0.9], "retrain_epochs": 1})
+    metrics = ["run_id", "phase", "epoch", "train_loss", "test_acc", "nonzero_params"]
+    frames = []
+    for workers in (1, 2):
+        runs = run_study(config, tmp_path / str(workers), workers=workers)
+        assert (runs["status"] == "done").all() and len(runs) == 6
+        with Store(tmp_path / str(workers), create=False) as store:
+            frames.append(store.epochs()[metrics].sort_values(metrics[:3]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)

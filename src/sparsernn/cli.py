@@ -77,10 +77,10 @@ class ProgressReporter(Reporter):
             self.progress.stop()
 
 
-def _run(config: StudyConfig, out: str, verbose: bool) -> None:
+def _run(config: StudyConfig, out: str, verbose: bool, workers: int = 1) -> None:
     reporter = ProgressReporter(verbose)
     try:
-        runs = run_study(config, out, reporter=reporter)
+        runs = run_study(config, out, reporter=reporter, workers=workers)
     finally:
         reporter.close()
     counts = runs["status"].value_counts().to_dict()
@@ -145,9 +145,11 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Use seeds 0..N-1 instead of the study's.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a setting, e.g. --set training.epochs=5 --set 'cells=[lstm, gru]'.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials run in this many processes on this machine.")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
-@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
-def run(config, preset_name, seeds, overrides, out, verbose) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics (one worker only).")
+def run(config, preset_name, seeds, overrides, workers, out, verbose) -> None:
     """Run a study from CONFIG (YAML); without one, the built-in 'quick' study."""
     if config and preset_name:
         raise InputError("Give either a CONFIG file or --preset, not both.")
@@ -156,7 +158,7 @@ def run(config, preset_name, seeds, overrides, out, verbose) -> None:
         overrides = (*overrides, f"seeds={list(range(seeds))}")
     if overrides:
         study = apply_overrides(study, list(overrides))
-    _run(study, out, verbose)
+    _run(study, out, verbose, workers)
 
 
 def _cell(value) -> str:

@@ -9,12 +9,17 @@ interrupted study resumes where it stopped.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import torch
 
 from ..environment import environment
+from ..errors import InputError
 from ..store import FINISHED, Store, check_output_dir
 from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
@@ -69,11 +74,19 @@ def run_trial(trial: Trial, out: str | Path, reporter: Reporter | None = None) -
         return TrialResult("failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None = None) -> pd.DataFrame:
+def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None = None,
+              workers: int = 1) -> pd.DataFrame:
     """Run every unfinished trial of ``config``, storing results in ``out/results.sqlite``.
+
+    With ``workers > 1`` trials run in that many worker processes (each with
+    ``cpu_count // workers`` torch threads, so the cores are not oversubscribed); a
+    trial starts once its parent is done. This process stays the only writer of the
+    database. Progress within a trial (batches, epochs) is only reported with one worker.
 
     Returns the study's runs as a DataFrame (one row per trial, with its status).
     """
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a positive int; got {workers!r}.")
     reporter = reporter or Reporter()
     out = check_output_dir(out)
     check_study(config)
@@ -84,19 +97,72 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
         todo = [t for t in trials if status[t.id] not in FINISHED]
         reporter.study_started(config, len(trials), len(todo))
         env = environment()
-        for trial in todo:  # parents come before their children
+
+        def start(trial: Trial) -> None:
             store.start_run(trial.id, env)
+            status[trial.id] = "running"
             reporter.trial_started(trial)
-            parent_status = store.status_of([trial.parent]).get(trial.parent) if trial.parent else "done"
-            if parent_status != "done":
-                result = TrialResult("failed", error=f"its parent trial {trial.parent} is {parent_status}")
-            else:
-                result = run_trial(trial, out, reporter)
-            store.finish_run(
-                trial.id, result.status, epochs=result.epochs, artefacts=result.artefacts,
-                seconds=result.seconds, error=result.error,
-            )
+
+        def finish(trial: Trial, result: TrialResult) -> None:
+            store.finish_run(trial.id, result.status, epochs=result.epochs, artefacts=result.artefacts,
+                             seconds=result.seconds, error=result.error)
+            status[trial.id] = result.status
             reporter.trial_finished(trial, result)
+
+        if workers == 1:
+            for trial in todo:  # parents come before their children
+                start(trial)
+                finish(trial, _orphaned(trial, status) or run_trial(trial, out, reporter))
+        else:
+            _run_in_pool(todo, out, workers, status, start, finish)
         runs = store.runs()
     ids = {t.id for t in trials}
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
+
+
+def _orphaned(trial: Trial, status: dict[str, str]) -> TrialResult | None:
+    """A failed result for a trial whose parent did not finish, else None."""
+    parent = status.get(trial.parent, "done") if trial.parent else "done"
+    return None if parent == "done" else TrialResult("failed", error=f"its parent trial {trial.parent} is {parent}")
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _run_in_pool(todo: list[Trial], out: Path, workers: int, status: dict[str, str], start, finish) -> None:
+    """Run ``todo`` in ``workers`` processes, a child only after its parent has finished."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    waiting, running = list(todo), {}
+    context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+    try:
+        while waiting or running:
+            for trial in list(waiting):
+                if len(running) >= workers:
+                    break
+                if trial.parent and status.get(trial.parent) in ("pending", "running"):
+                    continue  # its parent has not finished yet
+                waiting.remove(trial)
+                start(trial)
+                orphaned = _orphaned(trial, status)
+                if orphaned is not None:
+                    finish(trial, orphaned)
+                else:
+                    running[pool.submit(run_trial, trial, out)] = trial
+            if not running:
+                if waiting:  # cannot happen while parents are expanded before their children
+                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0].parent}")
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                trial = running.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker died (killed, out of memory)
+                    result = TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")
+                finish(trial, result)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
