@@ -231,3 +231,12 @@ def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
     from sparsernn.studies import load_study, preset
 
     assert load_study(path) == preset("thesis-pruning")
+
+
+def test_status_counts_trials_by_status(tmp_path, capfd):
+    assert cli("train", "--cell", "gru", *SMALL, "--out", tmp_path) == 0
+    capfd.readouterr()
+    assert cli("status", tmp_path) == 0
+    out = capfd.readouterr().out
+    assert "train" in out and "dense" in out and "done" in out and "left" not in out
+    assert "No results database" in fail_line(capfd, "status", tmp_path / "nothing")

@@ -20,7 +20,7 @@ from .errors import InputError
 from .nn import CELLS
 from .studies import PRESETS, Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
 from .studies.trial import Trial
-from .store import Store
+from .store import FINISHED, STATUSES, Store
 
 DEFAULT_OUT = "sparsernn-results"
 console = Console(width=None if sys.stdout.isatty() else 200)  # logs and pipes get whole tables
@@ -262,6 +262,27 @@ def analyze(directory, folds, repeats, seed, csv_dir) -> None:
         for name, df in outputs.items():
             df.to_csv(Path(csv_dir) / f"{name}.csv", index=False)
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+def status(directory) -> None:
+    """Show how far the studies stored in DIRECTORY have got."""
+    with Store(directory, create=False) as store:
+        runs = store.runs()
+    if runs.empty:
+        console.print(f"no runs in {directory}")
+        return
+    counts = runs.groupby(["study", "kind", "status"]).size().unstack("status", fill_value=0)
+    counts = counts.reindex(columns=[s for s in STATUSES if s in counts.columns])
+    counts["total"] = counts.sum(axis=1)
+    _print_frame(counts.reset_index(), f"trials in {directory}")
+    unfinished = runs[~runs["status"].isin(FINISHED)]
+    mean_seconds = runs[runs["status"].isin(FINISHED)].groupby("kind")["seconds"].mean()
+    if len(unfinished) and len(mean_seconds):
+        per_trial = unfinished["kind"].map(mean_seconds).fillna(mean_seconds.mean())
+        console.print(f"{len(unfinished)} trials left: about {per_trial.sum() / 3600:.1f} h of one worker "
+                      "(from the mean time of finished trials of each kind)")
 
 
 @cli.group()
