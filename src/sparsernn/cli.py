@@ -77,10 +77,10 @@ class ProgressReporter(Reporter):
             self.progress.stop()
 
 
-def _run(config: StudyConfig, out: str, verbose: bool, workers: int = 1) -> None:
+def _run(config: StudyConfig, out: str, verbose: bool, **executor) -> None:
     reporter = ProgressReporter(verbose)
     try:
-        runs = run_study(config, out, reporter=reporter, workers=workers)
+        runs = run_study(config, out, reporter=reporter, **executor)
     finally:
         reporter.close()
     counts = runs["status"].value_counts().to_dict()
@@ -158,7 +158,7 @@ def run(config, preset_name, seeds, overrides, workers, out, verbose) -> None:
         overrides = (*overrides, f"seeds={list(range(seeds))}")
     if overrides:
         study = apply_overrides(study, list(overrides))
-    _run(study, out, verbose, workers)
+    _run(study, out, verbose, workers=workers)
 
 
 def _cell(value) -> str:

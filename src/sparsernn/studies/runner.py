@@ -109,12 +109,12 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
             status[trial.id] = result.status
             reporter.trial_finished(trial, result)
 
-        if workers == 1:
+        if workers > 1:
+            _schedule(todo, _ProcessPool(out, workers), status, start, finish)
+        else:
             for trial in todo:  # parents come before their children
                 start(trial)
                 finish(trial, _orphaned(trial, status) or run_trial(trial, out, reporter))
-        else:
-            _run_in_pool(todo, out, workers, status, start, finish)
         runs = store.runs()
     ids = {t.id for t in trials}
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
@@ -130,16 +130,35 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_in_pool(todo: list[Trial], out: Path, workers: int, status: dict[str, str], start, finish) -> None:
-    """Run ``todo`` in ``workers`` processes, a child only after its parent has finished."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+class _ProcessPool:
+    """Trials in worker processes on this machine, sharing the output directory."""
+
+    def __init__(self, out: Path, workers: int):
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+        self.out, self.slots = out, workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
+
+    def submit(self, trial: Trial):
+        return self.pool.submit(run_trial, trial, self.out)
+
+    def wait(self, handles) -> list:
+        return list(wait(handles, return_when=FIRST_COMPLETED)[0])
+
+    def result(self, handle) -> TrialResult:
+        return handle.result()
+
+    def close(self, cancel: bool) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def _schedule(todo: list[Trial], backend, status: dict[str, str], start, finish) -> None:
+    """Run ``todo`` on ``backend``, at most ``backend.slots`` at once, a child after its parent."""
     waiting, running = list(todo), {}
-    context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,))
     try:
         while waiting or running:
             for trial in list(waiting):
-                if len(running) >= workers:
+                if len(running) >= backend.slots:
                     break
                 if trial.parent and status.get(trial.parent) in ("pending", "running"):
                     continue  # its parent has not finished yet
@@ -149,20 +168,19 @@ def _run_in_pool(todo: list[Trial], out: Path, workers: int, status: dict[str, s
                 if orphaned is not None:
                     finish(trial, orphaned)
                 else:
-                    running[pool.submit(run_trial, trial, out)] = trial
+                    running[backend.submit(trial)] = trial
             if not running:
                 if waiting:  # cannot happen while parents are expanded before their children
                     raise RuntimeError(f"trials wait on parents that are not running: {waiting[0].parent}")
                 continue
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                trial = running.pop(future)
+            for handle in backend.wait(list(running)):
+                trial = running.pop(handle)
                 try:
-                    result = future.result()
-                except Exception as exc:  # the worker died (killed, out of memory)
+                    result = backend.result(handle)
+                except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
                     result = TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")
                 finish(trial, result)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        backend.close(cancel=True)
         raise
-    pool.shutdown()
+    backend.close(cancel=False)
