@@ -77,10 +77,10 @@ class ProgressReporter(Reporter):
             self.progress.stop()
 
 
-def _run(config: StudyConfig, out: str, verbose: bool, **executor) -> None:
+def _run(config: StudyConfig, out: str, verbose: bool, workers: int = 1) -> None:
     reporter = ProgressReporter(verbose)
     try:
-        runs = run_study(config, out, reporter=reporter, **executor)
+        runs = run_study(config, out, reporter=reporter, workers=workers)
     finally:
         reporter.close()
     counts = runs["status"].value_counts().to_dict()
