@@ -17,7 +17,7 @@ import torch
 
 from ..data import Vocabulary
 from ..graphs import (
-    barabasi_albert, erdos_renyi, graph_properties, graph_to_json, thesis_graph, to_dag, watts_strogatz,
+    barabasi_albert, erdos_renyi, graph_properties, graph_to_json, to_dag, watts_strogatz,
 )
 from ..nn import GraphRNN, to_graph
 from ..seeding import derive_seed
@@ -55,9 +55,7 @@ def trial_graph(spec: dict) -> nx.DiGraph:
     low, high = spec["sizes"]
     if spec["generator"] == "erdos_renyi":
         graph = erdos_renyi(int(rng.integers(low, high + 1)), spec["erdos_renyi_p"], seed=rng)
-    elif (low, high) == (10, 50):
-        graph = thesis_graph(spec["generator"], seed=rng)
-    else:
+    else:  # the thesis's rules (thesis_graph) for any range of sizes
         n = int(rng.integers(low, high + 1))
         graph = (barabasi_albert(n, max(n // 10, 1), seed=rng) if spec["generator"] == "barabasi_albert"
                  else watts_strogatz(n, n // 5, 1.0, seed=rng))
