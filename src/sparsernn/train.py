@@ -9,6 +9,10 @@ torch's global random state (dropout draws from it, so callers seed it once, as
 
 A loss that becomes NaN or infinite stops the run with status ``"diverged"`` instead of
 raising; the epochs finished until then are kept.
+
+:func:`fit_pack` trains the members of a :class:`~sparsernn.nn.GraphRNNPack` (many small
+GraphRNNs computed as one network) as :func:`fit` would train each alone with the same
+seed and config, with clipping and divergence handled member by member.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, num_batches
-from .nn import count_parameters
+from .errors import InputError
+from .nn import GraphRNNPack, ParameterCount, count_parameters
 
 
 class TrainingConfig(BaseModel):
@@ -104,6 +109,17 @@ def evaluate(model: nn.Module, split: Split, *, batch_size: int = 1024) -> tuple
     return total_loss / n, correct / n
 
 
+def _epoch_row(phase: str, epoch: int, train: tuple, test: tuple, validation: tuple, count: ParameterCount,
+               seconds: float) -> dict:
+    """One metrics row of :func:`fit` and :func:`fit_pack`; ``train``, ``test``, ``validation`` are
+    ``(loss, accuracy)`` pairs (``(None, None)`` without a validation split)."""
+    return dict(
+        phase=phase, epoch=epoch, train_loss=train[0], train_acc=train[1],
+        test_loss=test[0], test_acc=test[1], val_loss=validation[0], val_acc=validation[1],
+        nonzero_params=count.nonzero, total_params=count.total, seconds=seconds,
+    )
+
+
 def fit(
     model: nn.Module,
     train: Split,
@@ -152,16 +168,12 @@ def fit(
     result = TrainResult(status="done")
 
     def record(epoch: int, train_loss: float, train_acc: float, seconds: float) -> None:
-        test_loss, test_acc = evaluate(model, test, batch_size=config.eval_batch_size)
-        val_loss = val_acc = None
+        test_metrics = evaluate(model, test, batch_size=config.eval_batch_size)
+        val_metrics = (None, None)
         if validation is not None:
-            val_loss, val_acc = evaluate(model, validation, batch_size=config.eval_batch_size)
-        count = count_parameters(model)
-        row = dict(
-            phase=phase, epoch=epoch, train_loss=train_loss, train_acc=train_acc,
-            test_loss=test_loss, test_acc=test_acc, val_loss=val_loss, val_acc=val_acc,
-            nonzero_params=count.nonzero, total_params=count.total, seconds=seconds,
-        )
+            val_metrics = evaluate(model, validation, batch_size=config.eval_batch_size)
+        row = _epoch_row(phase, epoch, (train_loss, train_acc), test_metrics, val_metrics,
+                         count_parameters(model), seconds)
         result.epochs.append(row)
         if on_epoch is not None:
             on_epoch(row)
@@ -200,3 +212,261 @@ def fit(
             return result
         record(epoch, train_loss, correct / max(seen, 1), time.perf_counter() - start)
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# Many GraphRNNs at once
+
+
+@torch.no_grad()
+def _evaluate_pack(pack: GraphRNNPack, split: Split, members: list[int], *,
+                   batch_size: int) -> dict[int, tuple[float, float]]:
+    """:func:`evaluate` of each listed member, computed by the pack in one pass.
+
+    A member whose loss comes out non-finite is evaluated again on its own: the
+    non-finite values of one member turn the others' into NaN through the pack's zero
+    entries, and only the member alone tells whose they were.
+    """
+    was_training = pack.training
+    pack.eval()
+    G = pack.num_members
+    loss_sums, correct = [0.0] * G, [0] * G
+    for batch in iterate_batches(*split, batch_size):
+        logits = pack(batch.inputs, batch.lengths)  # (B, G, C)
+        labels = batch.labels[:, None].expand(-1, G)  # (B, G)
+        losses = nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").sum(0)  # (G,)
+        hits = (logits.argmax(dim=2) == labels).sum(0)  # (G,)
+        for g, (loss, hit) in enumerate(zip(losses.tolist(), hits.tolist())):
+            loss_sums[g] += loss
+            correct[g] += hit
+    pack.train(was_training)
+    n = max(len(split), 1)
+    metrics = {g: (loss_sums[g] / n, correct[g] / n) for g in members}
+    for g in members:
+        if not math.isfinite(metrics[g][0]):
+            metrics[g] = evaluate(pack.member(g), split, batch_size=batch_size)
+    return metrics
+
+
+class _PackTrainer:
+    """Optimiser steps of a :class:`GraphRNNPack` with :func:`fit`'s rules applied member by member.
+
+    Each step sums the live members' mean losses (so each member's gradient is its own),
+    clips each member's gradient by its own norm, and retires members that turn
+    non-finite: their entries (parameters, gradients, optimiser state) are set to zero
+    and stay zero, so they compute finite zeros and get zero gradients ever after.
+    """
+
+    def __init__(self, pack: GraphRNNPack, optimizer: torch.optim.Optimizer, clip: float | None) -> None:
+        self.pack, self.optimizer, self.clip = pack, optimizer, clip
+        G = pack.num_members
+        self.alive = torch.ones(G, dtype=torch.bool)
+        # (parameter, flat owner index with "no member" mapped to bin G)
+        self.params = [
+            (p, torch.where(pack.owners[name] < 0, G, pack.owners[name]).flatten().to(p.device))
+            for name, p in pack.named_parameters()
+        ]
+
+    def _member_losses(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.pack(batch.inputs, batch.lengths)  # (B, G, C)
+        labels = batch.labels[:, None].expand(-1, self.pack.num_members)  # (B, G)
+        losses = nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(0)  # (G,)
+        return losses, logits
+
+    def _squared_norms(self) -> torch.Tensor:
+        """Σ grad² over each member's entries (G + 1,), float64; bin G sums the unowned entries."""
+        G = self.pack.num_members
+        sq = torch.zeros(G + 1, dtype=torch.float64, device=self.params[0][0].device)
+        for p, index in self.params:
+            if p.grad is not None:
+                sq.index_add_(0, index, p.grad.flatten().double().square())
+        return sq.cpu()
+
+    @torch.no_grad()
+    def _scale_gradients(self, sq: torch.Tensor) -> None:
+        """Per member what ``clip_grad_norm_`` does to one model; retired members' gradients to 0."""
+        G = self.pack.num_members
+        coef = torch.ones(G + 1)
+        if self.clip is not None:
+            coef[:G] = (self.clip / (sq[:G].sqrt().float() + 1e-6)).clamp(max=1.0)
+        coef[:G][~self.alive] = 0.0
+        unowned_bad = not math.isfinite(sq[G])  # NaN can reach masked-out entries; never let it into a weight
+        if bool((coef == 1.0).all()) and not unowned_bad:
+            return
+        for p, index in self.params:
+            if p.grad is None:
+                continue
+            if unowned_bad:
+                p.grad.masked_fill_((index == G).view_as(p.grad), 0.0)
+            p.grad.mul_(coef.to(p.grad)[index].view_as(p.grad))
+
+    def _isolate(self, suspects: list[int], batch) -> list[int]:
+        """The suspects whose loss or gradient is non-finite on their own (each unpacked, forward and backward)."""
+        culprits = []
+        for g in suspects:
+            model = self.pack.member(g)
+            loss = nn.functional.cross_entropy(model(batch.inputs, batch.lengths), batch.labels)
+            finite = bool(torch.isfinite(loss))
+            if finite:
+                loss.backward()
+                finite = all(bool(torch.isfinite(p.grad).all()) for p in model.parameters() if p.grad is not None)
+            if not finite:
+                culprits.append(g)
+        return culprits
+
+    @torch.no_grad()
+    def retire(self, members: list[int]) -> None:
+        """Zero the members' parameters, gradients and optimiser state and keep them out of the loss."""
+        members = [g for g in members if self.alive[g]]
+        if not members:
+            return
+        self.alive[members] = False
+        chosen = torch.tensor(members)
+        for p, index in self.params:
+            mask = torch.isin(index, chosen.to(index.device)).view_as(p)
+            p.masked_fill_(mask, 0.0)
+            if p.grad is not None:
+                p.grad.masked_fill_(mask, 0.0)
+            for value in self.optimizer.state.get(p, {}).values():
+                if torch.is_tensor(value) and value.shape == p.shape:
+                    value.masked_fill_(mask, 0)
+
+    def step(self, batch) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """One optimiser step on ``batch``: ``(member losses (G,), logits (B, G, C), members retired now)``.
+
+        When a live member's loss or gradient is non-finite, the suspects are checked
+        one by one (:meth:`_isolate`); the culprits -- every suspect if none is found --
+        are retired and the step is redone for the rest. Losses and logits of retired
+        members are meaningless.
+        """
+        retired: list[int] = []
+        while True:
+            losses, logits = self._member_losses(batch)
+            alive = self.alive.to(losses.device)
+            suspects = self.alive & ~torch.isfinite(losses.detach()).cpu()
+            if not suspects.any():
+                self.optimizer.zero_grad(set_to_none=True)
+                losses[alive].sum().backward()
+                sq = self._squared_norms()
+                suspects = self.alive & ~torch.isfinite(sq[:-1])
+                if not suspects.any():
+                    self._scale_gradients(sq)
+                    self.optimizer.step()
+                    return losses.detach(), logits.detach(), retired
+            suspects = suspects.nonzero().flatten().tolist()
+            culprits = self._isolate(suspects, batch) or suspects
+            self.retire(culprits)
+            retired += culprits
+            if not self.alive.any():
+                self.optimizer.zero_grad(set_to_none=True)
+                return losses.detach(), logits.detach(), retired
+
+
+def fit_pack(
+    pack: GraphRNNPack,
+    train: Split,
+    test: Split,
+    config: TrainingConfig,
+    *,
+    seed: int,
+    validation: Split | None = None,
+    phase: str = "train",
+    on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: BatchCallback | None = None,
+) -> list[TrainResult]:
+    """Train every member of ``pack`` as :func:`fit` would train it alone, all in one network.
+
+    The data order is drawn once (from ``seed``) for all members; each step minimises
+    :math:`\\sum_g \\bar\\ell_g` over the live members, where :math:`\\bar\\ell_g` is member
+    ``g``'s mean cross-entropy, so member ``g``'s gradient is exactly its own. Then, per
+    member ``g`` with gradient entries :math:`\\gamma_g` (its entries of the pack's
+    parameters, :attr:`GraphRNNPack.owners`), as ``clip_grad_norm_`` does for one model:
+
+    .. math:: \\gamma_g \\leftarrow \\gamma_g \\cdot \\min\\Bigl(1, \\frac{\\text{clip}}{\\lVert\\gamma_g\\rVert_2 + 10^{-6}}\\Bigr)
+
+    and one step of the optimiser from :func:`make_optimizer` over the pack (Adam and SGD
+    act entry by entry, so this is every member's own optimiser).
+
+    A member *diverges* at the first step where its own loss or gradient is non-finite:
+    its result gets status ``"diverged"`` and keeps the epochs recorded so far, its
+    parameters and optimiser state are set to zero and stay zero, and the step is redone
+    for the others (a non-finite member would spoil them through the pack's zero
+    entries, so suspects are first checked one by one, unpacked; if none is non-finite
+    on its own, all suspects diverge). :func:`fit` notices a non-finite loss only, so a
+    member whose gradient alone turns non-finite diverges here one step earlier; the
+    rows agree unless that step ends an epoch.
+
+    Parameters
+    ----------
+    pack : GraphRNNPack
+        Trained in place.
+    train, test, config, seed, validation, phase
+        As in :func:`fit`.
+    on_epoch : callable, optional
+        ``on_epoch(member, row)`` for every row as it is made.
+    on_batch : callable, optional
+        ``on_batch(epoch, batches done, batches in epoch)`` after every step.
+
+    Returns
+    -------
+    list of TrainResult
+        One per member, in member order, whose rows have :func:`fit`'s keys and meaning:
+        ``nonzero_params``/``total_params`` count that member alone (as
+        ``count_parameters`` of its unpacked GraphRNN), ``seconds`` is the pack's time.
+    """
+    if not isinstance(pack, GraphRNNPack):
+        raise InputError(f"fit_pack needs a GraphRNNPack; got {type(pack).__name__}.")
+    G = pack.num_members
+    trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
+    generator = torch.Generator().manual_seed(int(seed))
+    results = [TrainResult(status="done") for _ in range(G)]
+
+    def live() -> list[int]:
+        return [g for g in range(G) if results[g].status == "done"]
+
+    def diverge(members: list[int]) -> None:
+        for g in members:
+            results[g].status = "diverged"
+        trainer.retire(members)
+
+    def record(epoch: int, train_metrics: dict[int, tuple[float, float]], seconds: float) -> None:
+        members = live()
+        test_metrics = _evaluate_pack(pack, test, members, batch_size=config.eval_batch_size)
+        val_metrics = dict.fromkeys(members, (None, None))
+        if validation is not None:
+            val_metrics = _evaluate_pack(pack, validation, members, batch_size=config.eval_batch_size)
+        counts = pack.parameter_counts()
+        for g in members:
+            row = _epoch_row(phase, epoch, train_metrics[g], test_metrics[g], val_metrics[g], counts[g], seconds)
+            results[g].epochs.append(row)
+            if on_epoch is not None:
+                on_epoch(g, row)
+
+    start = time.perf_counter()
+    train_metrics = _evaluate_pack(pack, train, live(), batch_size=config.eval_batch_size)
+    record(0, train_metrics, time.perf_counter() - start)
+
+    n_batches = num_batches(len(train), config.batch_size)
+    for epoch in range(1, config.epochs + 1):
+        start = time.perf_counter()
+        pack.train()
+        loss_sums, correct, seen = [0.0] * G, [0] * G, 0
+        batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
+        for i, batch in enumerate(batches, start=1):
+            losses, logits, retired = trainer.step(batch)
+            diverge(retired)
+            if not live():
+                return results
+            hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
+            for g, loss in zip(live(), losses[live()].tolist()):
+                loss_sums[g] += loss * len(batch.labels)
+                correct[g] += hits[g]
+            seen += len(batch.labels)
+            if on_batch is not None:
+                on_batch(epoch, i, n_batches)
+        diverge([g for g in live() if not math.isfinite(loss_sums[g] / max(seen, 1))])
+        if not live():
+            return results
+        train_metrics = {g: (loss_sums[g] / max(seen, 1), correct[g] / max(seen, 1)) for g in live()}
+        record(epoch, train_metrics, time.perf_counter() - start)
+    return results

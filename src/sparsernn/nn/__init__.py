@@ -1,7 +1,8 @@
 """Neural network building blocks: masked RNN/LSTM/GRU/Linear, the sequence classifier,
-and helpers that enumerate masked weights and count parameters."""
+GraphRNN and its packed form, and helpers that enumerate masked weights and count parameters."""
 
 from .classifier import CELLS, SequenceClassifier
+from .graph_pack import GraphRNNPack
 from .graph_rnn import GraphRNN, to_graph
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
 from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights, weight_histograms
@@ -9,6 +10,7 @@ from .weights import MaskedWeight, ParameterCount, count_parameters, effective_p
 __all__ = [
     "CELLS",
     "GraphRNN",
+    "GraphRNNPack",
     "MaskedGRU",
     "MaskedLSTM",
     "MaskedLinear",

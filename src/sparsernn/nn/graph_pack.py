@@ -1,0 +1,239 @@
+"""GraphRNNPack: many GraphRNNs computed as one block-structured network.
+
+A :class:`~sparsernn.nn.graph_rnn.GraphRNN` pays a fixed cost per layer and time step, so
+a small one spends most of its time on overhead. The disjoint union of ``G`` of them is
+again a layered network: layer ``l`` of the pack holds every member's layer-``l`` units
+side by side (member order; a member with fewer layers contributes none there), each
+pack layer is one masked torch cell of the members' class, and block masks keep the
+members apart::
+
+    input (B, T) ─embed─▶ (B, T, E_0 | … | E_{G-1})   member g's columns feed only g's layer 0
+    [pack layer 0 | … | pack layer l-1] (ΣT, Σ w) ─mask_ih─▶ pack layer l
+    final states (B, Σ w) ─readout─▶ (B, G·C) ─view─▶ logits (B, G, C)
+
+With :math:`o_{g,l}` the offset of member ``g``'s units within pack layer ``l`` (width
+:math:`W_l = \\sum_g w_{g,l}`), member ``g``'s unit ``j`` of layer ``l`` is pack unit
+:math:`o_{g,l} + j`, row :math:`k W_l + o_{g,l} + j` of gate block ``k``, and column
+:math:`\\sum_{m<l} W_m + o_{g,l} + j` of the concatenated states. Every weight, bias and
+mask entry of a member has exactly one place in the pack; every other entry is 0 with a
+False mask. So member ``g``'s units see exactly member ``g``'s edges (all gate blocks of a
+unit share its connectivity, as in GraphRNN), recurrence is block-diagonal, and member
+``g``'s logits read only its own readout vertices: the pack computes every member's
+function, up to float rounding (its matrix products sum extra exact zeros, in another
+order).
+
+Parameters are *copied* from the members, so each keeps its own initialisation;
+:meth:`GraphRNNPack.unpack` copies them back into fresh GraphRNNs (bit-identical to the
+members when nothing was trained). :attr:`GraphRNNPack.owners` maps every parameter entry
+to its member (``-1``: owned by none), for per-member gradient norms.
+
+Caveat: a non-finite value of one member reaches the others through the 0 entries of the
+block matrices (:math:`0 \\cdot \\infty = \\text{NaN}`); :func:`sparsernn.train.fit_pack`
+isolates such a member before it spoils the rest.
+
+Examples
+--------
+>>> import networkx as nx, torch
+>>> _ = torch.manual_seed(0)
+>>> a = GraphRNN(nx.DiGraph([(0, 1)]), "gru", vocab_size=4, embedding_dim=2)
+>>> b = GraphRNN(nx.DiGraph([(0, 2), (1, 2), (2, 3)]), "gru", vocab_size=4, embedding_dim=3)
+>>> pack = GraphRNNPack([a, b])
+>>> [layer.hidden_size for layer in pack.layers]       # a: [0] [1]; b: [0, 1] [2] [3]
+[3, 2, 1]
+>>> pack.layers[1].mask_ih_l0[:2].int()    # gate r: a's 1 reads a's 0; b's 2 reads b's 0, 1
+tensor([[1, 0, 0],
+        [0, 1, 1]], dtype=torch.int32)
+>>> pack.owners["layers.1.weight_ih_l0"][:2]
+tensor([[ 0, -1, -1],
+        [-1,  1,  1]])
+>>> x, n = torch.tensor([[1, 2, 3]]), torch.tensor([3])
+>>> logits = pack(x, n)                                  # (B, G, C)
+>>> logits.shape
+torch.Size([1, 2, 2])
+>>> torch.allclose(logits[:, 1], b(x, n), atol=1e-6)
+True
+>>> all(torch.equal(p, q) for p, q in zip(pack.unpack()[0].parameters(), a.parameters()))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import accumulate
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from ..errors import InputError
+from .classifier import CELLS
+from .graph_rnn import GATES, GraphRNN
+from .masked import MaskedLinear
+from .weights import ParameterCount, effective_parameters
+
+__all__ = ["GraphRNNPack"]
+
+
+def _span(start: int, size: int) -> Tensor:
+    return torch.arange(start, start + size)
+
+
+def _starts(sizes: Sequence[int]) -> list[int]:
+    """Offsets of consecutive blocks of the given sizes: ``[0, s0, s0 + s1, …]``."""
+    return [0, *accumulate(sizes)][: len(sizes)]
+
+
+class GraphRNNPack(nn.Module):
+    """Several GraphRNNs (same cell, vocabulary and classes) as one network.
+
+    Parameters
+    ----------
+    members : sequence of GraphRNN
+        At least one; their parameters and masks are copied, the members themselves
+        are left untouched and not referenced afterwards.
+
+    Attributes
+    ----------
+    embed, layers, readout
+        As in :class:`GraphRNN`: one ``nn.Embedding(vocab_size, Σ embedding_dim)``, one
+        single-layer masked cell per pack layer, one :class:`MaskedLinear` with
+        ``num_members * num_classes`` outputs.
+    owners : dict[str, LongTensor]
+        For every parameter name, a tensor of the parameter's shape holding the index of
+        the member that owns each entry, ``-1`` for entries of no member (they are 0,
+        masked out and get no gradient). Read-only.
+    """
+
+    def __init__(self, members: Sequence[GraphRNN]) -> None:
+        super().__init__()
+        members = list(members)
+        if not members:
+            raise InputError("GraphRNNPack needs at least one GraphRNN; got none.")
+        for index, member in enumerate(members):
+            if not isinstance(member, GraphRNN):
+                raise InputError(f"GraphRNNPack members must be GraphRNNs; member {index} is a "
+                                 f"{type(member).__name__}.")
+        hparams = [member.hparams for member in members]
+        for key in ("cell", "vocab_size", "num_classes"):
+            values = {h[key] for h in hparams}
+            if len(values) > 1:
+                raise InputError(f"The members of a GraphRNNPack must share their '{key}'; "
+                                 f"got {sorted(values, key=str)}.")
+        self.cell, self.vocab_size, self.num_classes = (hparams[0][k] for k in ("cell", "vocab_size", "num_classes"))
+        self.num_members = len(members)
+        self._member_hparams = hparams
+
+        depth = max(len(m.layer_vertices) for m in members)
+        widths = [[len(m.layer_vertices[l]) if l < len(m.layer_vertices) else 0 for l in range(depth)]
+                  for m in members]  # (G, L): units of member g in layer l
+        layer_widths = [sum(w[l] for w in widths) for l in range(depth)]  # W_l
+        layer_starts = _starts(layer_widths)  # first column of layer l in the concatenated states
+        unit_offsets = [_starts([w[l] for w in widths]) for l in range(depth)]  # o_{g,l}, indexed [l][g]
+        embedding_dims = [m.embed.embedding_dim for m in members]
+        embedding_starts = _starts(embedding_dims)
+
+        reference = members[0].readout.weight
+        rnn_class, extra = CELLS[self.cell]
+        with torch.device("meta"):  # no initialisation (and no global RNG draws): every entry is set below
+            self.embed = nn.Embedding(self.vocab_size, sum(embedding_dims), padding_idx=0)
+            self.layers = nn.ModuleList(
+                rnn_class(sum(embedding_dims) if l == 0 else layer_starts[l], layer_widths[l], batch_first=True,
+                          **extra)
+                for l in range(depth)
+            )
+            self.readout = MaskedLinear(sum(layer_widths), self.num_members * self.num_classes)
+        self.to_empty(device=reference.device)
+        self.to(reference.dtype)
+
+        gates = GATES[self.cell]
+        tensors = self._named_tensors()
+        with torch.no_grad():
+            for tensor in tensors.values():
+                tensor.zero_()
+        # per member: state_dict key -> index into the pack tensor of the same key
+        self._places: list[dict[str, tuple[Tensor, ...]]] = []
+        self.owners = {name: torch.full_like(p, -1, dtype=torch.long) for name, p in self.named_parameters()}
+        for g, member in enumerate(members):
+            n_layers = len(member.layer_vertices)
+            unit_columns = [_span(layer_starts[l] + unit_offsets[l][g], widths[g][l]) for l in range(n_layers)]
+            columns = torch.cat(unit_columns)  # member g's concatenated states, as pack columns
+            embedding_columns = _span(embedding_starts[g], embedding_dims[g])
+            places = {"embed.weight": (torch.arange(self.vocab_size)[:, None], embedding_columns)}
+            for l in range(n_layers):
+                rows = torch.cat([_span(k * layer_widths[l] + unit_offsets[l][g], widths[g][l])
+                                  for k in range(gates)])  # gate blocks stacked like torch's
+                inputs = embedding_columns if l == 0 else columns[: sum(widths[g][:l])]
+                own_units = _span(unit_offsets[l][g], widths[g][l])  # block-diagonal recurrence
+                for kind, cols in (("ih", inputs), ("hh", own_units)):
+                    places[f"layers.{l}.weight_{kind}_l0"] = places[f"layers.{l}.mask_{kind}_l0"] = (rows[:, None], cols)
+                    places[f"layers.{l}.bias_{kind}_l0"] = (rows,)
+            outputs = _span(g * self.num_classes, self.num_classes)
+            places["readout.weight"] = places["readout.mask"] = (outputs[:, None], columns)
+            places["readout.bias"] = (outputs,)
+
+            state = member.state_dict()
+            if set(state) != set(places):
+                raise InputError(f"GraphRNNPack cannot place member {g}'s tensors "
+                                 f"{sorted(set(state) ^ set(places))}; is it a plain GraphRNN?")
+            with torch.no_grad():
+                for name, place in places.items():
+                    tensors[name][place] = state[name].to(tensors[name].device)
+                    if name in self.owners:
+                        self.owners[name][place] = g
+            self._places.append(places)
+
+    def _named_tensors(self) -> dict[str, Tensor]:
+        """Parameters and buffers by state_dict key (live tensors)."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
+    @property
+    def member_hparams(self) -> list[dict]:
+        """Each member's :attr:`GraphRNN.hparams`, in member order."""
+        return [dict(h) for h in self._member_hparams]
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Logits (B, num_members, num_classes): member g's at ``[:, g]``."""
+        x = self.embed(inputs)  # (B, T, ΣE)
+        packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
+                                      enforce_sorted=False)
+        outputs, finals = [], []
+        for index, layer in enumerate(self.layers):
+            data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, ΣE) or (ΣT, Σ earlier W)
+            out, state = layer(packed._replace(data=data))
+            outputs.append(out.data)  # (ΣT, W_l)
+            h_n = state[0] if isinstance(state, tuple) else state
+            finals.append(h_n[-1])  # (B, W_l), caller's batch order
+        logits = self.readout(torch.cat(finals, dim=1))  # (B, ΣW) -> (B, G·C)
+        return logits.view(-1, self.num_members, self.num_classes)  # (B, G, C)
+
+    def member(self, index: int) -> GraphRNN:
+        """A fresh GraphRNN (``GraphRNN.from_hparams``) holding member ``index``'s current parameters and masks."""
+        if not isinstance(index, int) or not 0 <= index < self.num_members:
+            raise InputError(f"The 'index' parameter of GraphRNNPack.member must be an int in "
+                             f"[0, {self.num_members - 1}]; got {index!r}.")
+        reference = self.readout.weight
+        with torch.device("meta"):  # every entry is loaded below; no initialisation, no RNG draws
+            model = GraphRNN.from_hparams(self._member_hparams[index])
+        model.to_empty(device=reference.device)
+        model.to(reference.dtype)
+        tensors = self._named_tensors()
+        with torch.no_grad():
+            model.load_state_dict({name: tensors[name][place] for name, place in self._places[index].items()})
+        return model.train(self.training)
+
+    def unpack(self) -> list[GraphRNN]:
+        """Every member as a fresh GraphRNN holding the pack's current parameters (see :meth:`member`)."""
+        return [self.member(g) for g in range(self.num_members)]
+
+    @torch.no_grad()
+    def parameter_counts(self) -> list[ParameterCount]:
+        """:func:`~sparsernn.nn.count_parameters` of every member, read off the pack without unpacking."""
+        G = self.num_members
+        nonzero = torch.zeros(G + 1, dtype=torch.long)
+        total = torch.zeros(G + 1, dtype=torch.long)
+        for name, value in effective_parameters(self).items():
+            owner = self.owners[name].flatten().cpu()
+            owner = torch.where(owner < 0, G, owner)  # unowned entries counted apart, in bin G
+            total += torch.bincount(owner, minlength=G + 1)
+            nonzero += torch.bincount(owner[value.flatten().cpu() != 0], minlength=G + 1)
+        return [ParameterCount(nonzero=int(nonzero[g]), total=int(total[g])) for g in range(G)]
