@@ -1,7 +1,7 @@
 import pytest
 
 from sparsernn.errors import InputError
-from sparsernn.studies import PRESETS, StudyConfig, expand, load_study, preset, study_from_dict
+from sparsernn.studies import PRESETS, StudyConfig, apply_overrides, expand, load_study, preset, study_from_dict
 
 
 def write(tmp_path, text):
@@ -66,3 +66,20 @@ def test_presets_are_valid_and_quick_trains_every_cell():
     assert preset("quick").cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"]
     with pytest.raises(InputError, match="Unknown preset 'nope'"):
         preset("nope")
+
+
+def test_graph_file_paths_are_read_from_the_config_files_directory(tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    path = tmp_path / "configs" / "study.yaml"
+    path.write_text("kind: structure\nseeds: [0]\n"
+                    f"structure: {{files: [g.json, ../graphs/h.graphml, {tmp_path / 'abs.json'}]}}\n")
+    monkeypatch.chdir(tmp_path / "configs")
+    config = load_study("study.yaml")
+    assert config.structure.files == [str(tmp_path / "configs" / "g.json"), str(tmp_path / "graphs" / "h.graphml"),
+                                      str(tmp_path / "abs.json")]
+    assert load_study(write(tmp_path, config.to_yaml())) == config  # absolute now: loads back the same anywhere
+    # given with --set, a path is the user's, read from the current directory when the study runs
+    overridden = apply_overrides(config, ["structure.files=[here.json]"])
+    assert overridden.structure.files == ["here.json"]
+    with pytest.raises(InputError, match=r"structure.files: '[^']*/a.json' is listed twice"):
+        load_study(write(tmp_path, "kind: structure\nseeds: [0]\nstructure: {files: [a.json, ./a.json]}\n"))

@@ -6,9 +6,9 @@ import networkx as nx
 import pytest
 
 from sparsernn.errors import InputError
-from sparsernn.graphs import graph_from_json, graph_properties
-from sparsernn.studies import StudyConfig, expand, run_study, study_from_dict
-from sparsernn.studies.structure import trial_graph
+from sparsernn.graphs import graph_from_json, graph_properties, read_graph, to_dag, write_graph
+from sparsernn.studies import StudyConfig, expand, load_study, preset, run_study, study_from_dict
+from sparsernn.studies.structure import check_structure, trial_graph
 from sparsernn.store import Store
 
 TINY = dict(data={"num_strings": 200}, model={"embedding_dim": 4}, training={"epochs": 1})
@@ -59,3 +59,120 @@ def test_bad_structure_sections():
         study_from_dict({"kind": "structure", "seeds": [0], "structure": {"sizes": [20, 10]}})
     with pytest.raises(InputError, match="needs kind: structure"):
         study_from_dict({"kind": "dense", "seeds": [0], "structure": {}})
+
+
+def test_generator_trial_ids_are_unchanged():
+    # Computed before graph files existed: results databases key their runs by these ids.
+    config = StudyConfig(name="pin", kind="structure", seeds=[3], cells=["gru"], data={"num_strings": 200},
+                         training={"epochs": 1}, structure={"graphs": 2, "generators": ["erdos_renyi"]})
+    assert [t.id for t in expand(config)] == ["d9d67d86c58e8b36", "8e39cb06937b15dd"]
+    trials = expand(preset("thesis-structure"))
+    assert (len(trials), trials[0].id, trials[-1].id) == (800, "522d6a0ffd8f8e6f", "c03af12ecbef7f87")
+
+
+# A GraphML file (undirected, named vertices) and an edge-list JSON file (directed, acyclic).
+GRAPHML = nx.Graph([("a", "b"), ("b", "c"), ("a", "c"), ("c", "d"), ("b", "e")])
+DIRECTED = {"directed": True, "nodes": [0, 1, 2, 3], "edges": [[0, 2], [1, 2], [2, 3], [0, 3]]}
+
+
+def graph_files(directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    write_graph(GRAPHML, directory / "web.graphml")
+    (directory / "chain.json").write_text(json.dumps(DIRECTED))
+    return directory / "web.graphml", directory / "chain.json"
+
+
+def file_study(files, **structure):
+    return study_from_dict({"name": "f", "kind": "structure", "seeds": [0], "cells": ["rnn_tanh"], **TINY,
+                            "structure": {"generators": [], "files": [str(f) for f in files], **structure}})
+
+
+def test_a_yaml_study_over_graph_files_runs_and_stores_each_files_dag(tmp_path, monkeypatch):
+    graph_files(tmp_path / "study")
+    path = tmp_path / "study" / "s.yaml"
+    path.write_text("name: f\nkind: structure\ncells: [rnn_tanh]\nseeds: [0]\ndata: {num_strings: 200}\n"
+                    "model: {embedding_dim: 4}\ntraining: {epochs: 1}\n"
+                    "structure: {generators: [], files: [web.graphml, chain.json]}\n")
+    monkeypatch.chdir(tmp_path)  # the files are next to the config, not here
+    runs = run_study(load_study(path), tmp_path / "out")
+    assert (runs["status"] == "done").all() and len(runs) == 2
+    with Store(tmp_path / "out", create=False) as store:
+        stored = store.artefacts("graph").set_index("run_id")["data"]
+    trained = {}
+    for run in runs.itertuples():
+        name = json.loads(run.config)["graph"]["name"]
+        trained[name] = graph_from_json(stored[run.run_id])
+        expected = to_dag(read_graph(tmp_path / "study" / name), "index")
+        assert sorted(trained[name].nodes) == sorted(expected.nodes)
+        assert set(trained[name].edges) == set(expected.edges)
+    assert list(trained) == ["web.graphml", "chain.json"]
+    # by hand: a..e are vertices 0..4, each edge oriented from the lower index; the JSON keeps its own
+    assert set(trained["web.graphml"].edges) == {(0, 1), (1, 2), (0, 2), (2, 3), (1, 4)}
+    assert set(trained["chain.json"].edges) == {(0, 2), (1, 2), (2, 3), (0, 3)}
+
+
+def test_file_trials_carry_their_graph_and_are_named_by_content(tmp_path):
+    web, chain = graph_files(tmp_path / "a")
+    trials = expand(file_study([web, chain], orientation="random"))
+    assert [t.describe() for t in trials] == ["rnn_tanh seed=0 file=web.graphml", "rnn_tanh seed=0 file=chain.json"]
+    dags = [trial_graph(t.config["graph"]) for t in trials]
+    web.unlink(), chain.unlink()  # a trial runs without its file
+    assert [set(trial_graph(t.config["graph"]).edges) for t in trials] == [set(d.edges) for d in dags]
+    assert set(dags[1].edges) == {(0, 2), (1, 2), (2, 3), (0, 3)}  # a directed graph keeps its edges
+
+    # the same content elsewhere (edges listed in another order) -> the same trials
+    other = tmp_path / "b"
+    graph_files(other)
+    (other / "chain.json").write_text(json.dumps({**DIRECTED, "edges": DIRECTED["edges"][::-1]}))
+    again = expand(file_study([other / "web.graphml", other / "chain.json"], orientation="random"))
+    assert [t.id for t in again] == [t.id for t in trials]
+    # changed content -> a new trial
+    (other / "chain.json").write_text(json.dumps({**DIRECTED, "edges": DIRECTED["edges"][:-1]}))
+    changed = expand(file_study([other / "web.graphml", other / "chain.json"], orientation="random"))
+    assert changed[0].id == trials[0].id and changed[1].id != trials[1].id
+
+
+def test_generators_and_files_together(tmp_path):
+    web, _ = graph_files(tmp_path)
+    config = file_study([web], generators=["erdos_renyi"], graphs=2)
+    trials = expand(config)
+    assert [t.describe() for t in trials] == ["rnn_tanh seed=0 erdos_renyi graph=0",
+                                              "rnn_tanh seed=0 erdos_renyi graph=1", "rnn_tanh seed=0 file=web.graphml"]
+    alone = file_study([], generators=["erdos_renyi"], graphs=2)
+    assert [t.id for t in expand(alone)] == [t.id for t in trials[:2]]  # files do not touch generator trials
+
+
+@pytest.mark.parametrize(
+    "content, structure, expected",
+    [
+        (None, {}, "cannot read graph file"),
+        ("a,b\nb,c\n", {}, "neither GraphML nor edge-list JSON"),
+        ("<graphml><graph", {}, "not valid GraphML"),
+        ('{"directed": false, "nodes": [], "edges": []}', {}, "empty graph"),
+        ('{"directed": true, "nodes": ["x", "y", "z"], "edges": [["x", "y"], ["y", "z"], ["z", "x"]]}', {},
+         "cycle x -> y -> z -> x"),
+        ('{"directed": false, "nodes": [0, 1], "edges": [[0, 1], [1, 1]]}', {}, "self-loop at vertex 1"),
+        ('{"directed": true, "nodes": ["s", "t", "u", "v"], "edges": [["s", "t"], ["t", "u"], ["s", "v"]]}',
+         {"readout": "last_layer"}, "vertex 'v' cannot reach the last layer"),
+    ],
+)
+def test_bad_graph_files_name_the_file_and_the_problem(tmp_path, content, structure, expected):
+    path = tmp_path / "g.json"
+    if content is not None:
+        path.write_text(content)
+    config = file_study([path], **structure)
+    for call in (check_structure, expand):
+        with pytest.raises(InputError, match="structure.files: .*g.json") as info:
+            call(config)
+        assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_structure_needs_a_graph_source_and_distinct_files(tmp_path):
+    with pytest.raises(InputError, match="structure: no graphs to train on"):
+        study_from_dict({"kind": "structure", "seeds": [0], "structure": {"generators": []}})
+    with pytest.raises(InputError, match="structure.files: 'g.json' is listed twice"):
+        study_from_dict({"kind": "structure", "seeds": [0], "structure": {"files": ["g.json", "g.json"]}})
+    web, _ = graph_files(tmp_path / "a")
+    copy, _ = graph_files(tmp_path / "b")
+    with pytest.raises(InputError, match="holds the same graph, under the same file name"):
+        check_structure(file_study([web, copy]))

@@ -13,6 +13,7 @@ Example
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -180,10 +181,19 @@ class StructureConfig(_Config):
     ``m = n // 10`` and Watts–Strogatz graphs ``k = n // 5``, ``p = 1`` (the reference
     thesis's rules, :func:`sparsernn.graphs.thesis_graph`); Erdős–Rényi graphs use
     ``erdos_renyi_p``. The same graphs are trained with every cell.
+
+    Each of ``files`` is a graph file (GraphML or edge-list JSON, see
+    :func:`sparsernn.graphs.read_graph`) holding one graph: an undirected graph is
+    oriented by ``orientation``, a directed one must be acyclic and keeps its edges. A
+    study may use generators, files or both (``generators: []`` for files only), but
+    needs at least one graph. In a config file a relative path is read from the
+    file's directory; given with ``--set`` (or in a dict), from the current directory.
     """
 
     generators: list[Literal["barabasi_albert", "watts_strogatz", "erdos_renyi"]] = Field(
-        default_factory=lambda: ["barabasi_albert", "watts_strogatz"], min_length=1)
+        default_factory=lambda: ["barabasi_albert", "watts_strogatz"])
+    files: list[str] = Field(default_factory=list, description="Graph files (GraphML or edge-list JSON), "
+                                                               "one graph each.")
     graphs: int = Field(100, ge=1, description="Graphs per generator.")
     sizes: tuple[int, int] = Field((10, 50), description="Vertices n, drawn uniformly from [low, high].")
     erdos_renyi_p: float = Field(0.1, ge=0, le=1)
@@ -197,6 +207,22 @@ class StructureConfig(_Config):
         if not 1 <= sizes[0] <= sizes[1]:
             raise ValueError(f"sizes must be [low, high] with 1 <= low <= high; got {list(sizes)}")
         return sizes
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, files: list[str]) -> list[str]:
+        for i, name in enumerate(files):
+            if not name.strip():
+                raise ValueError(f"every file must be a non-empty path; entry {i} is {name!r}")
+            if name in files[:i]:
+                raise ValueError(f"{name!r} is listed twice")
+        return files
+
+    @model_validator(mode="after")
+    def _some_graphs(self) -> "StructureConfig":
+        if not self.generators and not self.files:
+            raise ValueError("no graphs to train on: give generators, files or both")
+        return self
 
 
 SECTIONS = {"pruning": PruningConfig, "structure": StructureConfig}  # study kind -> its own section
@@ -314,4 +340,19 @@ def load_study(path: str | Path) -> StudyConfig:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         raise InputError(f"Config file {str(path)!r} is not valid YAML{line}.") from None
-    return study_from_dict(data, source=str(path))
+    return study_from_dict(_resolve_paths(data, path.parent), source=str(path))
+
+
+def _resolve_paths(data: object, base: Path) -> object:
+    """``data`` with the relative graph file paths in ``structure.files`` joined to ``base``.
+
+    A path written in a config file means a file next to it, wherever the command runs;
+    anything that is not a list of strings is left for validation to report.
+    """
+    structure = data.get("structure") if isinstance(data, dict) else None
+    files = structure.get("files") if isinstance(structure, dict) else None
+    if not isinstance(files, list):
+        return data
+    files = [os.path.abspath(base / f) if isinstance(f, str) and f.strip() and not Path(f).is_absolute() else f
+             for f in files]
+    return {**data, "structure": {**structure, "files": files}}

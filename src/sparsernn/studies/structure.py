@@ -1,6 +1,9 @@
-"""Structure studies: train a GraphRNN for every (cell, generator, graph seed, seed).
+"""Structure studies: train a GraphRNN for every (cell, graph, seed).
 
-A trial names its graph by generator and graph seed, so every cell trains on the same
+The graphs come from generators, from the user's graph files, or both. A generator
+trial names its graph by generator and graph seed; a file trial carries the file's
+graph itself (edge-list JSON, vertices and edges only), so it runs without the file and
+its id changes exactly when the graph does. Either way every cell trains on the same
 graphs. The graph's properties are measured on the DAG the trained model actually
 uses, read back from its masks (:func:`sparsernn.nn.to_graph`), and stored with the
 graph itself (edge-list JSON) as artefacts of the trial.
@@ -16,40 +19,138 @@ import numpy as np
 import torch
 
 from ..data import Vocabulary
+from ..errors import InputError
 from ..graphs import (
-    barabasi_albert, erdos_renyi, graph_properties, graph_to_json, to_dag, watts_strogatz,
+    barabasi_albert, erdos_renyi, graph_from_json, graph_properties, graph_to_json, layers, read_graph, to_dag,
+    watts_strogatz,
 )
 from ..nn import GraphRNN, to_graph
 from ..seeding import derive_seed
 from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
 from .config import StudyConfig
 from .dense import TrialResult, load_trial_data
-from .trial import Trial
+from .trial import Trial, content_id
+
+_NETWORK = ("orientation", "recurrence", "readout")  # how any graph becomes a network
 
 
 def expand_structure(config: StudyConfig) -> list[Trial]:
-    """One trial per (cell, generator, graph seed, training seed)."""
+    """One trial per (cell, generator, graph seed, seed), then one per (cell, file, seed).
+
+    Reads every graph file; raises :class:`~sparsernn.errors.InputError` naming the file
+    if one cannot be used (see :func:`check_structure`).
+    """
     spec = config.structure
-    graph_settings = spec.model_dump(mode="json", exclude={"generators", "graphs"})
+    graph_settings = spec.model_dump(mode="json", exclude={"generators", "graphs", "files"})
     shared = {
         "data": config.data.model_dump(mode="json"),
         "model": {"embedding_dim": config.model.embedding_dim},
         "training": config.training.model_dump(mode="json"),
     }
+    graphs = [{"generator": generator, "graph_seed": g, **graph_settings}
+              for generator in spec.generators for g in range(spec.graphs)]
+    graphs += _file_graphs(config)
     return [
-        Trial(study=config.name, kind="structure", config={
-            "cell": cell, "seed": seed, "graph": {"generator": generator, "graph_seed": g, **graph_settings},
-            **shared,
-        })
+        Trial(study=config.name, kind="structure", config={"cell": cell, "seed": seed, "graph": graph, **shared})
         for cell in config.cells
-        for generator in spec.generators
-        for g in range(spec.graphs)
+        for graph in graphs
         for seed in config.seeds
     ]
 
 
+def check_structure(config: StudyConfig) -> None:
+    """Raise :class:`~sparsernn.errors.InputError` (one line naming the file) unless every
+    graph file of ``config`` can be trained on.
+
+    A file must be readable, GraphML or edge-list JSON, and hold a graph with at least
+    one vertex; a directed graph must be acyclic and an undirected one free of
+    self-loops (no orientation makes those acyclic). With ``readout: last_layer`` every
+    vertex of the oriented graph must reach the last layer. Two files may not hold the
+    same graph under the same file name (they would be the same trials).
+    """
+    if config.structure is not None:
+        _file_graphs(config)
+
+
+def _file_graphs(config: StudyConfig) -> list[dict]:
+    """The ``graph`` settings of the file trials, one per file, checked."""
+    spec = config.structure
+    settings = {key: getattr(spec, key) for key in _NETWORK}
+    specs, seen = [], {}
+    for path in spec.files:
+        where = f"structure.files: graph file {path!r}"
+        try:
+            graph = read_graph(path)
+        except InputError as exc:  # names the file and says what is wrong with it
+            raise InputError(f"structure.files: {exc}") from None
+        _check_graph(graph, where)
+        graph_spec = {"source": "file", "name": Path(path).name, "graph": _canonical(graph), **settings}
+        key = content_id(graph_spec)
+        if key in seen:
+            raise InputError(f"{where} holds the same graph, under the same file name, as {seen[key]!r}; "
+                             "list it once.")
+        seen[key] = path
+        if spec.readout == "last_layer":
+            _check_last_layer(trial_graph(graph_spec), graph, where)
+        specs.append(graph_spec)
+    return specs
+
+
+def _canonical(graph: nx.Graph) -> dict:
+    """Edge-list JSON of ``graph``'s vertices and edges, sorted, so equal graphs compare equal."""
+    data = graph_to_json(graph)
+    edges = data["edges"] if data["directed"] else [sorted(edge) for edge in data["edges"]]
+    return {"directed": data["directed"], "nodes": sorted(data["nodes"]), "edges": sorted(edges)}
+
+
+def _label(graph: nx.Graph, v: object) -> object:
+    return graph.nodes[v].get("label", v)  # the file's own name for the vertex
+
+
+def _check_graph(graph: nx.Graph, where: str) -> None:
+    if graph.number_of_nodes() == 0:
+        raise InputError(f"{where} holds an empty graph; a GraphRNN needs at least one vertex.")
+    if graph.is_directed() and not nx.is_directed_acyclic_graph(graph):
+        cycle = [_label(graph, u) for u, _ in nx.find_cycle(graph)]
+        path = " -> ".join(map(str, [*cycle, cycle[0]]))
+        raise InputError(f"{where} holds a directed graph with the cycle {path}; a directed graph must be "
+                         "acyclic (store it undirected to have it oriented by structure.orientation).")
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        raise InputError(f"{where} has a self-loop at vertex {_label(graph, loops[0][0])!r}, which no orientation "
+                         "makes acyclic; remove it.")
+
+
+def _check_last_layer(dag: nx.DiGraph, graph: nx.Graph, where: str) -> None:
+    """As :class:`~sparsernn.nn.GraphRNN` requires for ``readout="last_layer"``."""
+    last = layers(dag)[-1]
+    reach = set(last).union(*(nx.ancestors(dag, v) for v in last))
+    dead = [_label(graph, v) for v in dag if v not in reach]
+    if dead:
+        shown = ", ".join(map(repr, dead[:5])) + (f" and {len(dead) - 5} more" if len(dead) > 5 else "")
+        which = f"vertex {shown}" if len(dead) == 1 else f"vertices {shown}"
+        raise InputError(f"{where}: with structure.readout: last_layer, {which} cannot reach the last layer "
+                         "(the output); use readout: sinks or connect them.")
+
+
 def trial_graph(spec: dict) -> nx.DiGraph:
-    """The DAG a structure trial builds from its graph settings (deterministic)."""
+    """The DAG a structure trial builds from its graph settings (deterministic).
+
+    A generator draws the graph from the graph seed; a file trial's graph is in
+    ``spec["graph"]``. An undirected graph is oriented by ``spec["orientation"]`` (a
+    file graph's random order is seeded by the graph itself); a directed one keeps its
+    edges.
+
+    Examples
+    --------
+    >>> spec = {"source": "file", "name": "path.json", "orientation": "index", "recurrence": "layer",
+    ...         "readout": "sinks", "graph": {"directed": False, "nodes": [0, 1, 2], "edges": [[2, 1], [0, 1]]}}
+    >>> sorted(trial_graph(spec).edges)
+    [(0, 1), (1, 2)]
+    """
+    if spec.get("source") == "file":
+        graph = graph_from_json(spec["graph"], source=f"graph file {spec['name']!r}")
+        return to_dag(graph, spec["orientation"], seed=derive_seed(0, "orientation", content_id(spec["graph"])))
     seed = derive_seed(spec["graph_seed"], "graph", spec["generator"])
     rng = np.random.default_rng(seed)
     low, high = spec["sizes"]

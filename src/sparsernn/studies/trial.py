@@ -36,10 +36,13 @@ class Trial:
         return int(self.config["seed"])
 
     def describe(self) -> str:
-        """A short human-readable label, e.g. ``lstm seed=0`` or ``lstm seed=0 magnitude both global 0.5``."""
+        """A short human-readable label, e.g. ``lstm seed=0``, ``lstm seed=0 magnitude both global 0.5``,
+        ``lstm seed=0 barabasi_albert graph=3`` or ``lstm seed=0 file=ring.graphml``."""
         label = f"{self.config.get('cell', self.kind)} seed={self.seed}"
         graph = self.config.get("graph")
-        if graph:
+        if graph and graph.get("source") == "file":
+            label += f" file={graph['name']}"
+        elif graph:
             label += f" {graph['generator']} graph={graph['graph_seed']}"
         spec = self.config.get("pruning")
         if spec:
