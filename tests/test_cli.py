@@ -72,6 +72,10 @@ def test_results_summary_and_csv(tmp_path, capfd):
                 "status"]
     assert set(expected) <= set(df.columns)
     assert len(df) == 3 and (df["sparsity"] == 0).all()
+    assert cli("results", tmp_path, "--parquet", tmp_path / "flat.parquet") == 0
+    from_parquet = pd.read_parquet(tmp_path / "flat.parquet")
+    pd.testing.assert_frame_equal(from_parquet[expected].astype(str), df[expected].astype(str))
+    assert from_parquet["test_acc"].tolist() == df["test_acc"].tolist()
 
 
 def test_no_arguments_prints_help(capfd):
@@ -109,6 +113,10 @@ def test_run_with_a_yaml_config(tmp_path, capfd):
         (["train", "--batch-size", "0"], "training.batch_size"),
         (["train", "--lr", "0"], "training.lr"),
         (["run", "--preset", "nope"], "'nope' is not one of 'quick', 'thesis-pruning', 'thesis-structure'"),
+        (["run", "--executor", "ray"], "--executor ray needs --address"),
+        (["run", "--executor", "ray", "--address", "nohostport"], "HOST:PORT or 'local'"),
+        (["run", "--address", "127.0.0.1:6379"], "--address is for --executor ray"),
+        (["run", "--workers", "0"], "0 is not in the range x>=1"),
         (["results", "/nonexistent/dir"], "No results database"),
         (["frobnicate"], "No such command"),
     ],
@@ -240,3 +248,42 @@ def test_status_counts_trials_by_status(tmp_path, capfd):
     out = capfd.readouterr().out
     assert "train" in out and "dense" in out and "done" in out and "left" not in out
     assert "No results database" in fail_line(capfd, "status", tmp_path / "nothing")
+
+
+CYCLIC = '{"directed": true, "nodes": ["x", "y"], "edges": [["x", "y"], ["y", "x"]]}'
+
+
+@pytest.mark.parametrize(
+    "name, content, structure, expected",
+    [
+        ("missing.json", None, "", "cannot read graph file"),
+        ("edges.txt", "0 1\n1 2\n", "", "neither GraphML nor edge-list JSON"),
+        ("empty.graphml", ('<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+                           '<graph edgedefault="undirected"/></graphml>'), "", "empty graph"),
+        ("cyclic.json", CYCLIC, "", "cycle x -> y -> x"),
+        ("dead.json", '{"directed": true, "nodes": [0, 1, 2], "edges": [[0, 1]]}', ", readout: last_layer",
+         "vertex 2 cannot reach the last layer"),
+    ],
+)
+def test_bad_graph_files_in_a_structure_study(tmp_path, capfd, name, content, structure, expected):
+    (tmp_path / "study").mkdir()
+    if content is not None:
+        (tmp_path / "study" / name).write_text(content)
+    config = tmp_path / "study" / "s.yaml"
+    config.write_text(f"kind: structure\nseeds: [0]\nstructure: {{generators: [], files: [{name}]{structure}}}\n")
+    err = fail_line(capfd, "run", config, "--out", tmp_path / "out")
+    assert expected in err and "structure.files: " in err and name in err
+    assert not (tmp_path / "out" / DB_NAME).exists()
+
+
+def test_graph_files_given_with_set_are_read_from_the_current_directory(tmp_path, capfd, monkeypatch):
+    for directory in ("study", "here"):
+        (tmp_path / directory).mkdir()
+    (tmp_path / "study" / "s.yaml").write_text("kind: structure\nseeds: [0]\n")
+    (tmp_path / "study" / "cyclic.json").write_text('{"directed": false, "nodes": [], "edges": []}')  # not this one
+    (tmp_path / "here" / "cyclic.json").write_text(CYCLIC)
+    monkeypatch.chdir(tmp_path / "here")
+    err = fail_line(capfd, "run", tmp_path / "study" / "s.yaml", "--set", "structure.files=[cyclic.json]",
+                    "--out", tmp_path / "out")
+    assert "graph file 'cyclic.json' holds a directed graph with the cycle x -> y -> x" in err
+    assert not (tmp_path / "out" / DB_NAME).exists()

@@ -19,6 +19,7 @@ from .data import list_datasets
 from .errors import InputError
 from .nn import CELLS
 from .studies import PRESETS, Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
+from .studies.executors import EXECUTORS
 from .studies.trial import Trial
 from .store import FINISHED, STATUSES, Store
 
@@ -28,12 +29,16 @@ err_console = Console(stderr=True)
 
 
 class ProgressReporter(Reporter):
-    """A live progress display on a terminal; one line per finished trial otherwise."""
+    """A live display on a terminal: trials done/total with running and failed counts and
+    an ETA, and a bar per running trial. Elsewhere (logs, pipes) one line per finished
+    trial. With ``verbose`` every epoch's metrics are printed as well."""
 
     def __init__(self, verbose: bool = False):
         self.verbose = verbose
         self.live = console.is_terminal
         self.progress: Progress | None = None
+        self.bars: dict[str, int] = {}  # running trial id -> its progress bar
+        self.running = self.failed = 0
 
     def study_started(self, config: StudyConfig, total: int, todo: int) -> None:
         console.print(f"study {config.name!r}: {total} trials, {total - todo} already finished, {todo} to run")
@@ -43,44 +48,52 @@ class ProgressReporter(Reporter):
                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
             )
             self.trials = self.progress.add_task("trials", total=todo)
-            self.batches = self.progress.add_task("", total=None)
             self.progress.start()
 
-    def trial_started(self, trial: Trial) -> None:
-        self.trial_label = trial.describe()
+    def _counts(self) -> None:
         if self.progress:
-            self.progress.reset(self.batches, description=f"{self.trial_label} epoch 1", total=None)
+            failed = f", [red]{self.failed} failed[/red]" if self.failed else ""
+            self.progress.update(self.trials, description=f"trials ({self.running} running{failed})")
+
+    def trial_started(self, trial: Trial) -> None:
+        self.running += 1
+        if self.progress:
+            self.bars[trial.id] = self.progress.add_task(f"  {trial.describe()}", total=None)
+        self._counts()
 
     def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
-        if self.progress:
-            self.progress.update(self.batches, description=f"{self.trial_label} epoch {epoch}",
+        if self.progress and trial.id in self.bars:
+            self.progress.update(self.bars[trial.id], description=f"  {trial.describe()} epoch {epoch}",
                                  completed=done, total=total)
 
     def epoch_finished(self, trial: Trial, row: dict) -> None:
         if self.verbose:
             console.print(
-                f"  {self.trial_label} {row['phase']} epoch {row['epoch']}: train_loss={row['train_loss']:.4f} "
+                f"  {trial.describe()} {row['phase']} epoch {row['epoch']}: train_loss={row['train_loss']:.4f} "
                 f"train_acc={row['train_acc']:.4f} test_acc={row['test_acc']:.4f} ({row['seconds']:.1f}s)"
             )
 
     def trial_finished(self, trial: Trial, result) -> None:
+        self.running = max(self.running - 1, 0)
+        self.failed += result.status == "failed"
         if self.progress:
+            if trial.id in self.bars:
+                self.progress.remove_task(self.bars.pop(trial.id))
             self.progress.advance(self.trials)
+            self._counts()
         last = result.epochs[-1] if result.epochs else None
-        detail = f"test_acc={last['test_acc']:.4f}" if last else ""
-        if result.error:
-            detail = result.error
-        console.print(f"{self.trial_label}: {result.status} {detail} ({result.seconds:.1f}s)")
+        detail = result.error or (f"test_acc={last['test_acc']:.4f}" if last else "")
+        console.print(f"{trial.describe()}: {result.status} {detail} ({result.seconds:.1f}s)")
 
     def close(self) -> None:
         if self.progress:
             self.progress.stop()
 
 
-def _run(config: StudyConfig, out: str, verbose: bool, workers: int = 1) -> None:
+def _run(config: StudyConfig, out: str, verbose: bool, **execution) -> None:
     reporter = ProgressReporter(verbose)
     try:
-        runs = run_study(config, out, reporter=reporter, workers=workers)
+        runs = run_study(config, out, reporter=reporter, **execution)
     finally:
         reporter.close()
     counts = runs["status"].value_counts().to_dict()
@@ -145,11 +158,17 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Use seeds 0..N-1 instead of the study's.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a setting, e.g. --set training.epochs=5 --set 'cells=[lstm, gru]'.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Trials run in this many processes on this machine.")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="Where trials run: processes on this machine, or Ray tasks on a cluster.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Trials at once [default: local: one per core, at most one per trial; ray: the cluster's CPUs].")
+@click.option("--address", default=None, metavar="HOST:PORT",
+              help="The Ray cluster's head, or 'local' to start one for this run (--executor ray).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Times a Ray task is rerun when its worker dies (--executor ray).")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
-@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics (one worker only).")
-def run(config, preset_name, seeds, overrides, workers, out, verbose) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
+def run(config, preset_name, seeds, overrides, executor, workers, address, retries, out, verbose) -> None:
     """Run a study from CONFIG (YAML); without one, the built-in 'quick' study."""
     if config and preset_name:
         raise InputError("Give either a CONFIG file or --preset, not both.")
@@ -158,7 +177,11 @@ def run(config, preset_name, seeds, overrides, workers, out, verbose) -> None:
         overrides = (*overrides, f"seeds={list(range(seeds))}")
     if overrides:
         study = apply_overrides(study, list(overrides))
-    _run(study, out, verbose, workers=workers)
+    if executor == "ray" and not address:
+        raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
+    if executor == "local" and address:
+        raise InputError("--address is for --executor ray.")
+    _run(study, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
 
 
 def _cell(value) -> str:
@@ -206,18 +229,27 @@ def _print_pruning_summary(runs, epochs, delta: float, markdown: str | None) -> 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (run, epoch) here.")
+@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
+              help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
 @click.option("--summary", type=click.Choice(["runs", "pruning"]), default="runs", show_default=True,
               help="Which summary to print.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the summary tables as Markdown.")
-def results(directory, csv_path, summary, delta, markdown) -> None:
-    """Summarise the runs stored in DIRECTORY, or export them as CSV."""
+def results(directory, csv_path, parquet_path, summary, delta, markdown) -> None:
+    """Summarise the runs stored in DIRECTORY, or export them as CSV or Parquet."""
+    if parquet_path:
+        try:
+            import pyarrow  # noqa: F401  (pandas writes Parquet with it)
+        except ImportError:
+            raise InputError("--parquet needs pyarrow: pip install 'sparsernn[parquet]'.") from None
     with Store(directory, create=False) as store:
         runs, epochs = store.runs(), store.epochs()
-    if csv_path:
-        epochs.to_csv(csv_path, index=False)
-        console.print(f"wrote {len(epochs)} rows to {csv_path}")
+    if csv_path or parquet_path:
+        for path, write in ((csv_path, epochs.to_csv), (parquet_path, epochs.to_parquet)):
+            if path:
+                write(path, index=False)
+                console.print(f"wrote {len(epochs)} rows to {path}")
         return
     if summary == "pruning":
         _print_pruning_summary(runs, epochs, delta, markdown)

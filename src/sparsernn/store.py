@@ -191,8 +191,13 @@ class Store:
         artefacts: Sequence[dict] = (),
         seconds: float | None = None,
         error: str | None = None,
+        environment: dict | None = None,
     ) -> None:
-        """Store a run's epochs and artefacts and set its final status, in one transaction."""
+        """Store a run's epochs and artefacts and set its final status, in one transaction.
+
+        ``environment``, if given, replaces the one recorded by :meth:`start_run` (a
+        worker's own, measured where the trial ran).
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}; got {status!r}.")
         extra_keys = lambda row: {k: v for k, v in row.items() if k not in EPOCH_METRICS + ("phase", "epoch")}
@@ -221,6 +226,9 @@ class Store:
                 "UPDATE runs SET status=?, error=?, finished=?, seconds=? WHERE run_id=?",
                 (status, error, time.time(), seconds, run_id),
             )
+            if environment is not None:
+                self._conn.execute("UPDATE runs SET environment=? WHERE run_id=?",
+                                   (json.dumps(environment, sort_keys=True), run_id))
 
     # -- reading ---------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ class TrialResult:
     artefacts: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    environment: dict | None = None  # where it ran, if not in the driver's process
 
 
 def expand_dense(config: StudyConfig) -> list[Trial]:

@@ -1,0 +1,295 @@
+"""Executors: where the trials of a study run while the driver stores their results.
+
+An executor runs trials and hands back each :class:`~sparsernn.studies.dense.TrialResult`;
+it never writes the results database (the driver, :func:`~sparsernn.studies.run_study`,
+is its only writer). Two are built in:
+
+``local``
+    Worker processes on this machine (``spawn``ed, each with ``cpu_count // workers``
+    torch threads so the cores are not oversubscribed), sharing the output directory.
+``ray``
+    Ray tasks on an existing cluster (``address="HOST:PORT"``) or on one started for the
+    run (``address="local"``). A task gets the files it reads from the output directory
+    (a pruning child: its base's checkpoint) with its arguments and returns the files it
+    wrote, which the driver stores, so the nodes need no shared file system. Only a CSV
+    dataset is read where the config names it: it must be readable at that path on
+    every node. A task whose worker dies is retried ``retries`` times by Ray.
+
+Every executor has ``slots`` (trials in flight at most), ``submit(trial) -> handle``,
+``wait(handles) -> finished handles`` (possibly none, after a short timeout),
+``events() -> progress since the last call``, ``result(handle) -> TrialResult`` and
+``close(cancel)``; :func:`schedule` drives any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import socket
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path, PurePosixPath
+
+import torch
+
+from ..environment import environment
+from ..errors import InputError
+from .dense import TrialResult
+from .pruning import parent_checkpoint
+from .trial import Trial
+
+EXECUTORS = ("local", "ray")
+
+
+def default_workers(trials: int) -> int:
+    """Worker processes for ``trials`` runnable trials: one per core, no more than trials."""
+    return max(1, min(os.cpu_count() or 1, trials))
+
+
+_events = None  # in a local worker process: the queue its progress goes to
+
+
+def _init_worker(threads: int, events) -> None:
+    global _events
+    torch.set_num_threads(threads)
+    _events = events
+
+
+class _Forward:
+    """A worker's reporter: puts progress on the driver's queue, batches at most every 0.5 s."""
+
+    def __init__(self, events):
+        self.events, self.last = events, 0.0
+
+    def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - self.last > 0.5:
+            self.last = now
+            self.events.put(("batch", trial.id, (epoch, done, total)))
+
+    def epoch_finished(self, trial: Trial, row: dict) -> None:
+        self.events.put(("epoch", trial.id, (row,)))
+
+
+def _run(trial: Trial, out: Path) -> TrialResult:
+    """Run ``trial`` in a worker, recording the worker's environment with the result."""
+    from .runner import Reporter, run_trial  # the runner imports this module
+
+    reporter = Reporter()
+    if _events is not None:
+        forward = _Forward(_events)
+        reporter.batch_finished, reporter.epoch_finished = forward.batch_finished, forward.epoch_finished
+    result = run_trial(trial, out, reporter)
+    result.environment = environment()
+    return result
+
+
+class LocalExecutor:
+    """Trials in ``workers`` processes on this machine, sharing the output directory.
+
+    The workers send their progress (batches, epochs) back; :meth:`events` collects it.
+    """
+
+    def __init__(self, out: str | Path, workers: int):
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+        self.out, self.slots = Path(out), workers
+        self.queue = context.Queue()
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                        initargs=(threads, self.queue))
+
+    def submit(self, trial: Trial):
+        return self.pool.submit(_run, trial, self.out)
+
+    def wait(self, handles: list) -> list:
+        return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
+
+    def events(self) -> list[tuple[str, str, tuple]]:
+        """Progress sent by the workers since the last call: ``(kind, trial id, args)``."""
+        found = []
+        while True:
+            try:
+                found.append(self.queue.get_nowait())
+            except queue.Empty:
+                return found
+
+    def result(self, handle) -> TrialResult:
+        return handle.result()
+
+    def close(self, cancel: bool) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def trial_inputs(trial: Trial, out: str | Path) -> dict[str, bytes]:
+    """The files under ``out`` that ``trial`` reads, by path relative to ``out``."""
+    if trial.parent is None:
+        return {}
+    path = parent_checkpoint(trial, out)
+    return {path.relative_to(out).as_posix(): path.read_bytes()} if path.exists() else {}
+
+
+def run_trial_portable(trial: Trial, inputs: dict[str, bytes], threads: int = 1) -> tuple[TrialResult, dict[str, bytes]]:
+    """Run ``trial`` in a scratch output directory holding ``inputs``; return its result
+    and the files it wrote there (by relative path). Needs nothing from the caller's disk."""
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory(prefix="sparsernn-trial-") as scratch:
+        root = Path(scratch)
+        for name, data in inputs.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        result = _run(trial, root)
+        written = {p.relative_to(root).as_posix(): p.read_bytes()
+                   for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).as_posix() not in inputs}
+    return result, written
+
+
+def store_outputs(out: Path, files: dict[str, bytes]) -> None:
+    """Write a task's files under ``out``, each atomically; refuse paths that leave ``out``."""
+    for name, data in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"a trial returned a file outside the output directory: {name!r}")
+        path = out.joinpath(*relative.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+
+
+def ray_environment() -> None:
+    """Keep a Ray runtime started from here on the loopback interface, without telemetry."""
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def _reachable(address: str) -> str:
+    """The host of ``address`` ("HOST:PORT") if something listens there, else InputError."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"A Ray address is HOST:PORT or 'local'; got {address!r}.")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise InputError(f"cannot reach the Ray cluster at {address!r}: {error.strerror or error}.") from None
+    return host
+
+
+class RayExecutor:
+    """Trials as Ray tasks (one CPU and one torch thread each) on a Ray cluster.
+
+    ``address`` is ``"HOST:PORT"`` of a running cluster's head (``ray start --head``) or
+    ``"local"`` to start a cluster for this run and stop it afterwards. ``workers`` caps
+    the trials in flight (default: the cluster's CPUs).
+    """
+
+    function = staticmethod(run_trial_portable)  # what a task runs
+
+    def __init__(self, out: str | Path, address: str, *, workers: int | None = None, retries: int = 2):
+        host = None if address == "local" else _reachable(address)
+        ray_environment()
+        try:
+            import ray
+        except ImportError:
+            raise InputError("The ray executor needs Ray: pip install 'sparsernn[ray]'.") from None
+        if not isinstance(retries, int) or retries < 0:
+            raise InputError(f"retries must be a non-negative int; got {retries!r}.")
+        self.ray, self.out = ray, Path(out)
+        self.started = not ray.is_initialized()
+        if self.started:
+            if address == "local":
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
+                         log_to_driver=False, logging_level=logging.WARNING)
+            else:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                         **({"_node_ip_address": host} if host in ("127.0.0.1", "localhost") else {}))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = workers or max(1, cpus)
+        self.task = ray.remote(num_cpus=1, max_retries=retries)(self.function)
+        self.in_flight: set = set()
+
+    def submit(self, trial: Trial):
+        handle = self.task.remote(trial, trial_inputs(trial, self.out), 1)
+        self.in_flight.add(handle)
+        return handle
+
+    def wait(self, handles: list) -> list:
+        ready, _ = self.ray.wait(handles, num_returns=1, timeout=0.5)
+        return ready
+
+    def events(self) -> list:
+        return []  # a task's epochs arrive with its result
+
+    def result(self, handle) -> TrialResult:
+        self.in_flight.discard(handle)
+        result, files = self.ray.get(handle)
+        store_outputs(self.out, files)
+        return result
+
+    def close(self, cancel: bool) -> None:
+        if cancel:
+            for handle in self.in_flight:
+                self.ray.cancel(handle, force=True)
+        if self.started:
+            self.ray.shutdown()
+
+
+def make_executor(name: str, out: str | Path, *, workers: int, address: str | None = None, retries: int = 2):
+    """The executor called ``name`` (``"local"`` or ``"ray"``)."""
+    if name == "local":
+        return LocalExecutor(out, workers)
+    if name == "ray":
+        if not address:
+            raise InputError("The ray executor needs an address: HOST:PORT of a cluster's head, or 'local'.")
+        return RayExecutor(out, address, workers=workers, retries=retries)
+    raise InputError(f"Unknown executor {name!r}; expected one of {', '.join(map(repr, EXECUTORS))}.")
+
+
+def schedule(todo: list[Trial], executor, status: dict[str, str], start, finish, reporter=None) -> None:
+    """Run ``todo`` on ``executor``, at most ``executor.slots`` at once, a child after its parent.
+
+    ``start(trial)`` is called before a trial is submitted, ``finish(trial, result)``
+    when its result is in (or it could not run: its parent did not finish, or its worker
+    was lost and retries ran out); progress from the workers goes to ``reporter``'s
+    ``batch_finished`` and ``epoch_finished``. On an exception (Ctrl-C included) the
+    executor's pending work is cancelled and the exception propagates.
+    """
+    from .runner import orphaned  # the runner imports this module
+
+    waiting, running = list(todo), {}
+    by_id = {t.id: t for t in todo}
+    try:
+        while waiting or running:
+            for trial in list(waiting):
+                if len(running) >= executor.slots:
+                    break
+                if trial.parent and status.get(trial.parent) in ("pending", "running"):
+                    continue  # its parent has not finished yet
+                waiting.remove(trial)
+                start(trial)
+                lost_parent = orphaned(trial, status)
+                if lost_parent is not None:
+                    finish(trial, lost_parent)
+                else:
+                    running[executor.submit(trial)] = trial
+            if not running:
+                if waiting:  # cannot happen while parents are expanded before their children
+                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0].parent}")
+                continue
+            finished = executor.wait(list(running))
+            if reporter is not None:
+                for kind, trial_id, args in executor.events():
+                    getattr(reporter, f"{kind}_finished")(by_id[trial_id], *args)
+            for handle in finished:
+                trial = running.pop(handle)
+                try:
+                    result = executor.result(handle)
+                except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
+                    result = TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")
+                finish(trial, result)
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+    executor.close(cancel=False)
