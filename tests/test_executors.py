@@ -13,7 +13,7 @@ import pytest
 from sparsernn.studies import StudyConfig, expand, run_study
 from sparsernn.studies.dense import TrialResult
 from sparsernn.studies.executors import (
-    RayExecutor, run_trial_portable, schedule, store_outputs, trial_inputs,
+    RayExecutor, run_unit_portable, schedule, store_outputs, unit_inputs,
 )
 from sparsernn.store import Store
 
@@ -95,13 +95,13 @@ def test_cli_runs_a_study_on_the_cluster(cluster, local_results, tmp_path):
     pd.testing.assert_frame_equal(_epochs(out), _epochs(local_results), check_exact=True)
 
 
-def _crash_once(trial, inputs, threads):
-    """A task that kills its worker process the first time it runs a given trial."""
-    marker = Path(os.environ["SPARSERNN_TEST_MARKERS"]) / trial.id
+def _crash_once(unit, inputs, threads):
+    """A task that kills its worker process the first time it runs a given unit."""
+    marker = Path(os.environ["SPARSERNN_TEST_MARKERS"]) / unit[0].id
     if not marker.exists():
         marker.touch()
         os._exit(1)
-    return run_trial_portable(trial, inputs, threads)
+    return run_unit_portable(unit, inputs, threads)
 
 
 class CrashOnce(RayExecutor):
@@ -122,7 +122,7 @@ def test_a_task_whose_worker_dies_is_retried(cluster, tmp_path, monkeypatch, ret
              runtime_env={"env_vars": {"SPARSERNN_TEST_MARKERS": str(markers)}})
     results = {}
     try:
-        schedule([trial], CrashOnce(tmp_path, cluster, retries=retries), {trial.id: "pending"},
+        schedule([[trial]], CrashOnce(tmp_path, cluster, retries=retries), {trial.id: "pending"},
                  start=lambda t: None, finish=lambda t, r: results.update({t.id: r}))
     finally:
         ray.shutdown()
@@ -146,12 +146,12 @@ def test_an_unreachable_cluster_is_one_line_and_stores_nothing(tmp_path):
 
 def test_portable_trials_carry_their_inputs_and_return_their_outputs(local_results, tmp_path):
     child = next(t for t in expand(STUDY) if t.parent)
-    inputs = trial_inputs(child, local_results)
+    inputs = unit_inputs([child], local_results)
     assert list(inputs) == [f"checkpoints/{child.parent}.pt"]
-    result, files = run_trial_portable(child, inputs)
+    [result], files = run_unit_portable([child], inputs)
     assert isinstance(result, TrialResult) and result.status == "done" and files == {}
     base = expand(STUDY)[0]
-    result, files = run_trial_portable(base, {})
+    [result], files = run_unit_portable([base], {})
     assert list(files) == [f"checkpoints/{base.id}.pt"]
     store_outputs(tmp_path, files)
     assert (tmp_path / "checkpoints" / f"{base.id}.pt").read_bytes() == files[f"checkpoints/{base.id}.pt"]

@@ -66,8 +66,14 @@ def test_generator_trial_ids_are_unchanged():
     config = StudyConfig(name="pin", kind="structure", seeds=[3], cells=["gru"], data={"num_strings": 200},
                          training={"epochs": 1}, structure={"graphs": 2, "generators": ["erdos_renyi"]})
     assert [t.id for t in expand(config)] == ["d9d67d86c58e8b36", "8e39cb06937b15dd"]
-    trials = expand(preset("thesis-structure"))
+    from sparsernn.studies.presets import PRESETS
+
+    thesis = PRESETS["thesis-structure"]
+    alone = study_from_dict({**thesis, "structure": {**thesis["structure"], "pack": 1}})
+    trials = expand(alone)
     assert (len(trials), trials[0].id, trials[-1].id) == (800, "522d6a0ffd8f8e6f", "c03af12ecbef7f87")
+    packed = expand(preset("thesis-structure"))  # pack: 16 is part of a trial
+    assert packed[0].config["graph"]["pack"] == 16 and not {t.id for t in packed} & {t.id for t in trials}
 
 
 # A GraphML file (undirected, named vertices) and an edge-list JSON file (directed, acyclic).
@@ -176,3 +182,51 @@ def test_structure_needs_a_graph_source_and_distinct_files(tmp_path):
     copy, _ = graph_files(tmp_path / "b")
     with pytest.raises(InputError, match="holds the same graph, under the same file name"):
         check_structure(file_study([web, copy]))
+
+
+def test_packed_trials_match_lone_trials_and_resume_by_whole_packs(tmp_path, monkeypatch):
+    """pack: 3 trains graph seeds {0,1,2} and {3} of each generator together; every trial's
+    numbers equal those of its lone run (pack: 1) to float rounding, and an unfinished
+    trial of a pack reruns the whole pack but stores only itself."""
+    from sparsernn.studies import runner
+
+    base = dict(name="p", kind="structure", seeds=[0], cells=["lstm"], **TINY)
+    graphs = {"graphs": 4, "generators": ["barabasi_albert", "watts_strogatz"]}
+    packed = StudyConfig(**base, structure={**graphs, "pack": 3})
+    assert [len(u) for u in runner.units(expand(packed))] == [3, 1, 3, 1]
+    assert [len(u) for u in runner.units(expand(StudyConfig(**base, structure=graphs)))] == [1] * 8
+
+    ran = []
+    real = runner.run_structure_pack
+    monkeypatch.setitem(runner.PACKERS, "structure",
+                        (runner.pack_key, lambda trials, *a, **k: ran.append(len(trials)) or real(trials, *a, **k)))
+    runs = run_study(packed, tmp_path / "packed")
+    assert ran == [3, 3] and (runs["status"] == "done").all() and len(runs) == 8
+    lone = run_study(StudyConfig(**base, structure=graphs), tmp_path / "lone")
+    with Store(tmp_path / "packed", create=False) as a, Store(tmp_path / "lone", create=False) as b:
+        ea, eb = a.epochs(), b.epochs()
+        pa, pb = a.artefacts("properties"), b.artefacts("properties")
+    key = lambda df, runs: df.merge(runs[["run_id", "config"]]).assign(
+        graph=lambda d: d["config"].map(lambda c: (json.loads(c)["graph"]["generator"], json.loads(c)["graph"]["graph_seed"])))
+    ea, eb = key(ea, runs), key(eb, lone)
+    metrics = ["train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params"]
+    merged = ea.merge(eb, on=["graph", "phase", "epoch"], suffixes=("_packed", "_lone"))
+    assert len(merged) == len(ea) == len(eb) == 16
+    for m in metrics:
+        assert merged[f"{m}_packed"].to_numpy() == pytest.approx(merged[f"{m}_lone"].to_numpy(), abs=1e-5)
+    assert sorted(map(json.dumps, pa["data"])) == sorted(map(json.dumps, pb["data"]))
+
+    # a lost trial of the first pack: the pack runs again, only that trial is stored again
+    victim = runs["run_id"][1]
+    with Store(tmp_path / "packed") as store:
+        before = store.epochs()
+        store.start_run(victim, {})
+    ran.clear()
+    run_study(packed, tmp_path / "packed")
+    assert ran == [3]
+    with Store(tmp_path / "packed", create=False) as store:
+        after = store.epochs()
+        assert (store.runs()["status"] == "done").all()
+    columns = ["run_id", "phase", "epoch", "train_loss", "test_acc"]
+    rows = lambda df: df[columns].sort_values(columns[:3]).values.tolist()
+    assert rows(after) == rows(before)  # the rerun pack gives the victim the same numbers

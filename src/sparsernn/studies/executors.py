@@ -15,10 +15,12 @@ is its only writer). Two are built in:
     dataset is read where the config names it: it must be readable at that path on
     every node. A task whose worker dies is retried ``retries`` times by Ray.
 
-Every executor has ``slots`` (trials in flight at most), ``submit(trial) -> handle``,
-``wait(handles) -> finished handles`` (possibly none, after a short timeout),
-``events() -> progress since the last call``, ``result(handle) -> TrialResult`` and
-``close(cancel)``; :func:`schedule` drives any of them.
+Executors run *units*: a single trial, or a pack of structure trials that train as one
+network (:func:`sparsernn.studies.runner.units`). Every executor has ``slots`` (units in
+flight at most), ``submit(unit) -> handle``, ``wait(handles) -> finished handles``
+(possibly none, after a short timeout), ``events() -> progress since the last call``,
+``result(handle) -> list[TrialResult]`` and ``close(cancel)``; :func:`schedule` drives
+any of them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import torch
 
 from ..environment import environment
 from ..errors import InputError
+from ..store import FINISHED
 from .dense import TrialResult
 from .pruning import parent_checkpoint
 from .trial import Trial
@@ -74,17 +77,19 @@ class _Forward:
         self.events.put(("epoch", trial.id, (row,)))
 
 
-def _run(trial: Trial, out: Path) -> TrialResult:
-    """Run ``trial`` in a worker, recording the worker's environment with the result."""
-    from .runner import Reporter, run_trial  # the runner imports this module
+def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
+    """Run a unit of trials in a worker, recording the worker's environment with the results."""
+    from .runner import Reporter, run_unit  # the runner imports this module
 
     reporter = Reporter()
     if _events is not None:
         forward = _Forward(_events)
         reporter.batch_finished, reporter.epoch_finished = forward.batch_finished, forward.epoch_finished
-    result = run_trial(trial, out, reporter)
-    result.environment = environment()
-    return result
+    results = run_unit(unit, out, reporter)
+    here = environment()
+    for result in results:
+        result.environment = here
+    return results
 
 
 class LocalExecutor:
@@ -101,8 +106,8 @@ class LocalExecutor:
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                         initargs=(threads, self.queue))
 
-    def submit(self, trial: Trial):
-        return self.pool.submit(_run, trial, self.out)
+    def submit(self, unit: list[Trial]):
+        return self.pool.submit(_run, unit, self.out)
 
     def wait(self, handles: list) -> list:
         return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
@@ -116,34 +121,34 @@ class LocalExecutor:
             except queue.Empty:
                 return found
 
-    def result(self, handle) -> TrialResult:
+    def result(self, handle) -> list[TrialResult]:
         return handle.result()
 
     def close(self, cancel: bool) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
-def trial_inputs(trial: Trial, out: str | Path) -> dict[str, bytes]:
-    """The files under ``out`` that ``trial`` reads, by path relative to ``out``."""
-    if trial.parent is None:
-        return {}
-    path = parent_checkpoint(trial, out)
-    return {path.relative_to(out).as_posix(): path.read_bytes()} if path.exists() else {}
+def unit_inputs(unit: list[Trial], out: str | Path) -> dict[str, bytes]:
+    """The files under ``out`` that the trials of ``unit`` read, by path relative to ``out``."""
+    paths = {parent_checkpoint(trial, out) for trial in unit if trial.parent is not None}
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(paths) if path.exists()}
 
 
-def run_trial_portable(trial: Trial, inputs: dict[str, bytes], threads: int = 1) -> tuple[TrialResult, dict[str, bytes]]:
-    """Run ``trial`` in a scratch output directory holding ``inputs``; return its result
-    and the files it wrote there (by relative path). Needs nothing from the caller's disk."""
+def run_unit_portable(unit: list[Trial], inputs: dict[str, bytes],
+                      threads: int = 1) -> tuple[list[TrialResult], dict[str, bytes]]:
+    """Run a unit of trials in a scratch output directory holding ``inputs``; return the
+    results and the files written there (by relative path). Needs nothing from the
+    caller's disk."""
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="sparsernn-trial-") as scratch:
         root = Path(scratch)
         for name, data in inputs.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
-        result = _run(trial, root)
+        results = _run(unit, root)
         written = {p.relative_to(root).as_posix(): p.read_bytes()
                    for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).as_posix() not in inputs}
-    return result, written
+    return results, written
 
 
 def store_outputs(out: Path, files: dict[str, bytes]) -> None:
@@ -185,7 +190,7 @@ class RayExecutor:
     the trials in flight (default: the cluster's CPUs).
     """
 
-    function = staticmethod(run_trial_portable)  # what a task runs
+    function = staticmethod(run_unit_portable)  # what a task runs
 
     def __init__(self, out: str | Path, address: str, *, workers: int | None = None, retries: int = 2):
         host = None if address == "local" else _reachable(address)
@@ -210,8 +215,8 @@ class RayExecutor:
         self.task = ray.remote(num_cpus=1, max_retries=retries)(self.function)
         self.in_flight: set = set()
 
-    def submit(self, trial: Trial):
-        handle = self.task.remote(trial, trial_inputs(trial, self.out), 1)
+    def submit(self, unit: list[Trial]):
+        handle = self.task.remote(unit, unit_inputs(unit, self.out), 1)
         self.in_flight.add(handle)
         return handle
 
@@ -222,11 +227,11 @@ class RayExecutor:
     def events(self) -> list:
         return []  # a task's epochs arrive with its result
 
-    def result(self, handle) -> TrialResult:
+    def result(self, handle) -> list[TrialResult]:
         self.in_flight.discard(handle)
-        result, files = self.ray.get(handle)
+        results, files = self.ray.get(handle)
         store_outputs(self.out, files)
-        return result
+        return results
 
     def close(self, cancel: bool) -> None:
         if cancel:
@@ -247,48 +252,56 @@ def make_executor(name: str, out: str | Path, *, workers: int, address: str | No
     raise InputError(f"Unknown executor {name!r}; expected one of {', '.join(map(repr, EXECUTORS))}.")
 
 
-def schedule(todo: list[Trial], executor, status: dict[str, str], start, finish, reporter=None) -> None:
-    """Run ``todo`` on ``executor``, at most ``executor.slots`` at once, a child after its parent.
+def schedule(work: list[list[Trial]], executor, status: dict[str, str], start, finish, reporter=None) -> None:
+    """Run the units of ``work`` on ``executor``, at most ``executor.slots`` at once, a
+    child after its parent.
 
-    ``start(trial)`` is called before a trial is submitted, ``finish(trial, result)``
-    when its result is in (or it could not run: its parent did not finish, or its worker
-    was lost and retries ran out); progress from the workers goes to ``reporter``'s
+    A unit is a list of trials that run together (see
+    :func:`sparsernn.studies.runner.units`). ``start(trial)`` is called for each of its
+    unfinished trials before it is submitted and ``finish(trial, result)`` when its
+    results are in (or it could not run: its parent did not finish, or its worker was lost
+    and retries ran out); progress from the workers goes to ``reporter``'s
     ``batch_finished`` and ``epoch_finished``. On an exception (Ctrl-C included) the
     executor's pending work is cancelled and the exception propagates.
     """
     from .runner import orphaned  # the runner imports this module
 
-    waiting, running = list(todo), {}
-    by_id = {t.id: t for t in todo}
+    waiting, running = list(work), {}
+    by_id = {t.id: t for unit in work for t in unit}
     try:
         while waiting or running:
-            for trial in list(waiting):
+            for unit in list(waiting):
                 if len(running) >= executor.slots:
                     break
-                if trial.parent and status.get(trial.parent) in ("pending", "running"):
+                if unit[0].parent and status.get(unit[0].parent) in ("pending", "running"):
                     continue  # its parent has not finished yet
-                waiting.remove(trial)
-                start(trial)
-                lost_parent = orphaned(trial, status)
+                waiting.remove(unit)
+                left = [t for t in unit if status[t.id] not in FINISHED]
+                for trial in left:
+                    start(trial)
+                lost_parent = orphaned(unit[0], status)
                 if lost_parent is not None:
-                    finish(trial, lost_parent)
+                    for trial in left:
+                        finish(trial, lost_parent)
                 else:
-                    running[executor.submit(trial)] = trial
+                    running[executor.submit(unit)] = (unit, left)
             if not running:
                 if waiting:  # cannot happen while parents are expanded before their children
-                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0].parent}")
+                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0][0].parent}")
                 continue
             finished = executor.wait(list(running))
             if reporter is not None:
                 for kind, trial_id, args in executor.events():
                     getattr(reporter, f"{kind}_finished")(by_id[trial_id], *args)
             for handle in finished:
-                trial = running.pop(handle)
+                unit, left = running.pop(handle)
                 try:
-                    result = executor.result(handle)
+                    results = executor.result(handle)
                 except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
-                    result = TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")
-                finish(trial, result)
+                    results = [TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")] * len(unit)
+                for trial, result in zip(unit, results):
+                    if trial in left:
+                        finish(trial, result)
     except BaseException:
         executor.close(cancel=True)
         raise

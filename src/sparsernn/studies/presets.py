@@ -40,7 +40,8 @@ PRESETS: dict[str, dict] = {
     },
     # The reference thesis's structure study: 100 Barabasi-Albert (m = n//10) and 100
     # Watts-Strogatz (k = n//5, p = 1) graphs of 10-50 vertices, oriented lower -> higher
-    # id, trained for 15 epochs -- here the same graphs for every cell.
+    # id, trained for 15 epochs -- here the same graphs for every cell, 16 at a time as one
+    # packed network (each as it would train alone, about 4x faster).
     "thesis-structure": {
         "name": "thesis-structure",
         "kind": "structure",
@@ -50,7 +51,7 @@ PRESETS: dict[str, dict] = {
         "model": {"embedding_dim": 50},
         "training": {**THESIS_TRAINING, "epochs": 15},
         "structure": {"generators": ["barabasi_albert", "watts_strogatz"], "graphs": 100, "sizes": [10, 50],
-                      "orientation": "index", "recurrence": "layer", "readout": "sinks"},
+                      "orientation": "index", "recurrence": "layer", "readout": "sinks", "pack": 16},
     },
 }
 

@@ -21,7 +21,7 @@ from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
 from .executors import EXECUTORS, default_workers, make_executor, schedule
 from .pruning import expand_pruning, run_pruning_trial
-from .structure import check_structure, expand_structure, run_structure_trial
+from .structure import check_structure, expand_structure, pack_key, run_structure_pack, run_structure_trial
 from .trial import Trial
 
 # study kind -> its trials; trial kind -> the function that runs one
@@ -30,6 +30,10 @@ EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {
 }
 RUNNERS: dict[str, Callable[..., TrialResult]] = {
     "dense": run_dense_trial, "pruning": run_pruning_trial, "structure": run_structure_trial,
+}
+# trial kind -> (key: trials with equal keys run together, the function that runs them)
+PACKERS: dict[str, tuple[Callable[[Trial], str | None], Callable[..., list[TrialResult]]]] = {
+    "structure": (pack_key, run_structure_pack),
 }
 
 
@@ -70,6 +74,38 @@ def run_trial(trial: Trial, out: str | Path, reporter: Reporter | None = None) -
         )
     except Exception as exc:  # stored, not raised: one broken trial must not end a study
         return TrialResult("failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def units(trials: list[Trial]) -> list[list[Trial]]:
+    """``trials`` grouped into units of work, in order: packs of trials that train
+    together (see :data:`PACKERS`), every other trial alone."""
+    groups: dict[str, list[Trial]] = {}
+    result = []
+    for trial in trials:
+        key = PACKERS[trial.kind][0](trial) if trial.kind in PACKERS else None
+        if key is None:
+            result.append([trial])
+        elif key in groups:
+            groups[key].append(trial)
+        else:
+            groups[key] = [trial]
+            result.append(groups[key])
+    return result
+
+
+def run_unit(trials: list[Trial], out: str | Path, reporter: Reporter | None = None) -> list[TrialResult]:
+    """Run one unit of work (see :func:`units`); an exception fails all its trials."""
+    if len(trials) == 1:
+        return [run_trial(trials[0], out, reporter)]
+    reporter = reporter or Reporter()
+    try:
+        return PACKERS[trials[0].kind][1](
+            trials, out,
+            on_epoch=lambda index, row: reporter.epoch_finished(trials[index], row),
+            on_batch=lambda epoch, done, total: reporter.batch_finished(trials[0], epoch, done, total),
+        )
+    except Exception as exc:  # stored, not raised: one broken unit must not end a study
+        return [TrialResult("failed", error=f"{type(exc).__name__}: {exc}") for _ in trials]
 
 
 def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None = None,
@@ -113,6 +149,8 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
             store.add_runs(t.record() for t in trials)
             status = store.status_of(t.id for t in trials)
             todo = [t for t in trials if status[t.id] not in FINISHED]
+            # a pack with a trial left to run runs whole; only its unfinished trials are stored
+            work = [unit for unit in units(trials) if any(status[t.id] not in FINISHED for t in unit)]
             reporter.study_started(config, len(trials), len(todo))
             env = environment()
 
@@ -127,15 +165,21 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
                 status[trial.id] = result.status
                 reporter.trial_finished(trial, result)
 
-            local_workers = workers or default_workers(len(todo))
+            local_workers = workers or default_workers(len(work))
             if backend is None and local_workers > 1:
                 backend = make_executor("local", out, workers=local_workers)
             if backend is not None:
-                schedule(todo, backend, status, start, finish, reporter)
+                schedule(work, backend, status, start, finish, reporter)
             else:
-                for trial in todo:  # parents come before their children
-                    start(trial)
-                    finish(trial, orphaned(trial, status) or run_trial(trial, out, reporter))
+                for unit in work:  # parents come before their children
+                    left = [t for t in unit if status[t.id] not in FINISHED]
+                    for trial in left:
+                        start(trial)
+                    lost_parent = orphaned(unit[0], status)
+                    results = [lost_parent] * len(unit) if lost_parent else run_unit(unit, out, reporter)
+                    for trial, result in zip(unit, results):
+                        if trial in left:
+                            finish(trial, result)
             runs = store.runs()
     finally:
         if backend is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import networkx as nx
 import numpy as np
@@ -24,9 +25,9 @@ from ..graphs import (
     barabasi_albert, erdos_renyi, graph_from_json, graph_properties, graph_to_json, layers, read_graph, to_dag,
     watts_strogatz,
 )
-from ..nn import GraphRNN, to_graph
+from ..nn import GraphRNN, GraphRNNPack, to_graph
 from ..seeding import derive_seed
-from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
+from ..train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit, fit_pack
 from .config import StudyConfig
 from .dense import TrialResult, load_trial_data
 from .trial import Trial, content_id
@@ -41,7 +42,9 @@ def expand_structure(config: StudyConfig) -> list[Trial]:
     if one cannot be used (see :func:`check_structure`).
     """
     spec = config.structure
-    graph_settings = spec.model_dump(mode="json", exclude={"generators", "graphs", "files"})
+    graph_settings = spec.model_dump(mode="json", exclude={"generators", "graphs", "files", "pack"})
+    if spec.pack > 1:  # part of the trial: a packed graph's numbers differ from its lone run by rounding
+        graph_settings["pack"] = spec.pack
     shared = {
         "data": config.data.model_dump(mode="json"),
         "model": {"embedding_dim": config.model.embedding_dim},
@@ -163,6 +166,67 @@ def trial_graph(spec: dict) -> nx.DiGraph:
     return to_dag(graph, spec["orientation"], seed=derive_seed(seed, "orientation"))
 
 
+def pack_key(trial: Trial) -> str | None:
+    """Trials with equal keys train together as one :class:`~sparsernn.nn.GraphRNNPack`.
+
+    A generator trial with ``pack = P > 1`` shares its key with the trials of the same
+    cell, seed, data, training and generator whose graph seeds lie in the same block
+    ``[kP, (k+1)P)``, so a pack's members do not depend on which trials are left to run
+    or on how many graphs the study has. Other trials train alone (``None``).
+    """
+    spec = trial.config["graph"]
+    size = spec.get("pack", 1)
+    if size <= 1 or spec.get("source") == "file":
+        return None
+    return content_id({**trial.config, "graph": {**spec, "graph_seed": spec["graph_seed"] // size}})
+
+
+def _trial_model(trial: Trial, vocab_size: int) -> GraphRNN:
+    """The trial's GraphRNN before training, initialised from the trial's derived init seed."""
+    spec = trial.config["graph"]
+    torch.manual_seed(derive_seed(trial.seed, "init"))
+    return GraphRNN(trial_graph(spec), trial.config["cell"], vocab_size,
+                    embedding_dim=trial.config["model"]["embedding_dim"], recurrence=spec["recurrence"],
+                    readout=spec["readout"])
+
+
+def _structure_result(model: GraphRNN, result, splits, seconds: float) -> TrialResult:
+    used = to_graph(model)  # the connectivity the network computed with
+    artefacts = [
+        {"kind": "graph", "name": "dag", "data": graph_to_json(used)},
+        {"kind": "properties", "name": "dag", "data": graph_properties(used)},
+        {"kind": "dataset", "name": splits.name, "data": splits.summary()},
+    ]
+    return TrialResult(result.status, result.epochs, artefacts, seconds=seconds)
+
+
+def run_structure_pack(
+    trials: list[Trial],
+    out: str | Path,
+    *,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: BatchCallback | None = None,
+) -> list[TrialResult]:
+    """Train the trials of one pack (equal :func:`pack_key`) as one GraphRNNPack.
+
+    Each member starts from its own initialisation (as :func:`run_structure_trial`
+    would build it) and trains as :func:`~sparsernn.train.fit` would train it alone, to
+    float rounding; ``on_epoch(index, row)`` gets member ``index``'s rows. A result's
+    ``seconds`` is the pack's time divided among its members.
+    """
+    start = time.perf_counter()
+    first = trials[0]
+    splits = load_trial_data(first)  # equal keys: equal data, seed and training settings
+    vocab = Vocabulary.from_strings(splits.train.strings)
+    train, test, validation = encode_splits(vocab, splits)
+    pack = GraphRNNPack([_trial_model(trial, len(vocab)) for trial in trials])
+    results = fit_pack(pack, train, test, TrainingConfig(**first.config["training"]),
+                       seed=derive_seed(first.seed, "order"), validation=validation,
+                       on_epoch=on_epoch, on_batch=on_batch)
+    seconds = (time.perf_counter() - start) / len(trials)
+    return [_structure_result(model, result, splits, seconds) for model, result in zip(pack.unpack(), results)]
+
+
 def run_structure_trial(
     trial: Trial,
     out: str | Path,
@@ -172,20 +236,10 @@ def run_structure_trial(
 ) -> TrialResult:
     """Build the trial's graph and GraphRNN, train it; return metrics, graph and properties."""
     start = time.perf_counter()
-    spec = trial.config["graph"]
-    dag = trial_graph(spec)
     splits = load_trial_data(trial)
     vocab = Vocabulary.from_strings(splits.train.strings)
     train, test, validation = encode_splits(vocab, splits)
-    torch.manual_seed(derive_seed(trial.seed, "init"))
-    model = GraphRNN(dag, trial.config["cell"], len(vocab), embedding_dim=trial.config["model"]["embedding_dim"],
-                     recurrence=spec["recurrence"], readout=spec["readout"])
+    model = _trial_model(trial, len(vocab))
     result = fit(model, train, test, TrainingConfig(**trial.config["training"]),
                  seed=derive_seed(trial.seed, "order"), validation=validation, on_epoch=on_epoch, on_batch=on_batch)
-    used = to_graph(model)  # the connectivity the network computed with
-    artefacts = [
-        {"kind": "graph", "name": "dag", "data": graph_to_json(used)},
-        {"kind": "properties", "name": "dag", "data": graph_properties(used)},
-        {"kind": "dataset", "name": splits.name, "data": splits.summary()},
-    ]
-    return TrialResult(result.status, result.epochs, artefacts, seconds=time.perf_counter() - start)
+    return _structure_result(model, result, splits, time.perf_counter() - start)
