@@ -187,6 +187,8 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
         runs = store.runs()
     assert sorted(runs["seed"].unique()) == [0, 1] and set(runs["cell"]) == {"rnn_relu"}
     assert sorted(runs[runs["kind"] == "pruning"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
+    assert set(runs["study"]) == {"quick-pruning", "quick-structure"}
+    assert (runs["status"] == "done").all() and (runs["kind"] == "structure").sum() == 2 * 2 * 6
     capfd.readouterr()
     assert cli("results", out, "--summary", "pruning", "--markdown", tmp_path / "summary.md") == 0
     text = capfd.readouterr().out
@@ -239,6 +241,11 @@ def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
     from sparsernn.studies import load_study, preset
 
     assert load_study(path) == preset("thesis-pruning")
+    assert cli("config", "show", "quick") == 0
+    path.write_text(capfd.readouterr().out)
+    from sparsernn.studies import load_studies, preset_studies
+
+    assert load_studies(path) == preset_studies("quick")
 
 
 def test_status_counts_trials_by_status(tmp_path, capfd):
@@ -287,3 +294,28 @@ def test_graph_files_given_with_set_are_read_from_the_current_directory(tmp_path
                     "--out", tmp_path / "out")
     assert "graph file 'cyclic.json' holds a directed graph with the cycle x -> y -> x" in err
     assert not (tmp_path / "out" / DB_NAME).exists()
+
+
+def test_analyze_two_structure_studies_one_over_graph_files(tmp_path, capfd):
+    import json
+
+    (tmp_path / "g1.json").write_text(json.dumps({"directed": True, "nodes": [0, 1, 2], "edges": [[0, 1], [1, 2]]}))
+    (tmp_path / "g2.json").write_text(json.dumps({"directed": False, "nodes": [0, 1, 2, 3],
+                                                  "edges": [[0, 1], [1, 2], [2, 3], [0, 3]]}))
+    (tmp_path / "g3.json").write_text(json.dumps({"directed": True, "nodes": [0, 1, 2], "edges": [[0, 2], [1, 2]]}))
+    config = tmp_path / "s.yaml"
+    common = "cells: [gru]\nseeds: [0]\ndata: {num_strings: 160}\nmodel: {embedding_dim: 3}\ntraining: {epochs: 1}\n"
+    config.write_text(f"name: gen\nkind: structure\n{common}structure: {{graphs: 3, sizes: [5, 9], pack: 3}}\n---\n"
+                      f"name: mine\nkind: structure\n{common}"
+                      "structure: {generators: [], files: [g1.json, g2.json, g3.json]}\n")
+    assert cli("run", config, "--out", tmp_path / "out") == 0
+    capfd.readouterr()
+    assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--csv-dir", tmp_path / "tables",
+               "--markdown", tmp_path / "tables.md") == 0
+    out = capfd.readouterr().out
+    assert "gen, gru: correlation" in out and "mine, gru: correlation" in out
+    trials = pd.read_csv(tmp_path / "tables" / "structure_trials.csv")
+    mine = trials[trials["study"] == "mine"]
+    assert sorted(mine["graph_file"]) == ["g1.json", "g2.json", "g3.json"] and set(mine["generator"]) == {"file"}
+    assert (tmp_path / "tables" / "cv_r2_mine_gru.csv").exists()
+    assert (tmp_path / "tables.md").read_text().count("### ") == 4

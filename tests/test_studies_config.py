@@ -61,11 +61,40 @@ def test_expand_makes_one_trial_per_cell_and_seed_with_stable_ids():
 
 
 def test_presets_are_valid_and_quick_trains_every_cell():
+    from sparsernn.studies import preset_studies
+
     for name in PRESETS:
-        assert preset(name).name == name
-    assert preset("quick").cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+        studies = preset_studies(name)
+        assert [s.name for s in studies] == ([name] if len(studies) == 1 else [f"{name}-{s.kind}" for s in studies])
+    quick = preset_studies("quick")
+    assert [s.kind for s in quick] == ["pruning", "structure"]
+    assert all(s.cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"] for s in quick)
     with pytest.raises(InputError, match="Unknown preset 'nope'"):
         preset("nope")
+    with pytest.raises(InputError, match="holds 2 studies"):
+        preset("quick")
+
+
+def test_a_config_file_may_hold_several_studies(tmp_path):
+    from sparsernn.studies import apply_overrides_to_all, load_studies
+
+    path = tmp_path / "two.yaml"
+    path.write_text("name: a\nkind: pruning\nseeds: [0]\n---\nname: b\nkind: structure\nseeds: [1]\n")
+    a, b = load_studies(path)
+    assert (a.name, a.kind, b.name, b.kind, b.seeds) == ("a", "pruning", "b", "structure", [1])
+    with pytest.raises(InputError, match="holds 2 studies; expected one"):
+        load_study(path)
+    a2, b2 = apply_overrides_to_all([a, b], ["training.epochs=2", "pruning.amounts=[0.3]", "structure.graphs=5"])
+    assert (a2.training.epochs, b2.training.epochs) == (2, 2)
+    assert a2.pruning.amounts == [0.3] and b2.structure.graphs == 5 and a2.structure is None
+    with pytest.raises(InputError, match="no study here is of kind 'structure'"):
+        apply_overrides_to_all([a, a.model_copy(update={"name": "c"})], ["structure.graphs=5"])
+    path.write_text("name: a\nseeds: [0]\n---\nname: a\nseeds: [1]\n")
+    with pytest.raises(InputError, match="'a' is used more than once"):
+        load_studies(path)
+    path.write_text("name: a\nseeds: [0]\n---\nname: b\nseedz: [1]\n")
+    with pytest.raises(InputError, match=r"\(study 2\).*seedz"):
+        load_studies(path)
 
 
 def test_graph_file_paths_are_read_from_the_config_files_directory(tmp_path, monkeypatch):

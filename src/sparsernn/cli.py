@@ -18,7 +18,9 @@ from . import __version__
 from .data import list_datasets
 from .errors import InputError
 from .nn import CELLS
-from .studies import PRESETS, Reporter, StudyConfig, apply_overrides, load_study, preset, run_study, study_from_dict
+from .studies import (
+    PRESETS, Reporter, StudyConfig, apply_overrides_to_all, load_studies, preset_studies, run_study, study_from_dict,
+)
 from .studies.executors import EXECUTORS
 from .studies.trial import Trial
 from .store import FINISHED, STATUSES, Store
@@ -169,19 +171,23 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
 def run(config, preset_name, seeds, overrides, executor, workers, address, retries, out, verbose) -> None:
-    """Run a study from CONFIG (YAML); without one, the built-in 'quick' study."""
+    """Run the studies in CONFIG (YAML); without one, the built-in 'quick' studies.
+
+    A config file holds one study, or several as YAML documents separated by '---';
+    they run one after the other into the same OUT/results.sqlite.
+    """
     if config and preset_name:
         raise InputError("Give either a CONFIG file or --preset, not both.")
-    study = load_study(config) if config else preset(preset_name or "quick")
+    studies = load_studies(config) if config else preset_studies(preset_name or "quick")
     if seeds is not None:
         overrides = (*overrides, f"seeds={list(range(seeds))}")
-    if overrides:
-        study = apply_overrides(study, list(overrides))
+    studies = apply_overrides_to_all(studies, list(overrides))
     if executor == "ray" and not address:
         raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
     if executor == "local" and address:
         raise InputError("--address is for --executor ray.")
-    _run(study, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
+    for study in studies:
+        _run(study, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
 
 
 def _cell(value) -> str:
@@ -272,28 +278,38 @@ def results(directory, csv_path, parquet_path, summary, delta, markdown) -> None
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True, help="CV repetitions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the CV splits and the forests.")
 @click.option("--csv-dir", type=click.Path(file_okay=False), help="Also write the tables as CSV files here.")
-def analyze(directory, folds, repeats, seed, csv_dir) -> None:
-    """Correlate graph properties with accuracy and cross-validate regressions, per cell."""
-    from .analysis import cross_validated_r2, property_correlations, structure_table
+@click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the tables as Markdown.")
+def analyze(directory, folds, repeats, seed, csv_dir, markdown) -> None:
+    """Correlate graph properties with accuracy and cross-validate regressions, per study and cell."""
+    from .analysis import TRIAL_COLUMNS, cross_validated_r2, property_correlations, structure_table
 
     with Store(directory, create=False) as store:
         table = structure_table(store.runs(), store.epochs(), store.artefacts())
     if table.empty:
         raise InputError(f"No finished structure trials in {directory!r} to analyse.")
-    properties = [c for c in table.columns if c not in ("run_id", "cell", "generator", "graph_seed", "seed", "test_acc")]
-    outputs = {"structure_trials": table}
-    for cell, group in table.groupby("cell"):
+    properties = [c for c in table.columns if c not in TRIAL_COLUMNS]
+    outputs, parts = {"structure_trials": table}, []
+    several = table["study"].nunique() > 1
+    for (study, cell), group in table.groupby(["study", "cell"]):
+        name = f"{study}_{cell}" if several else cell
+        label = f"{study}, {cell}" if several else cell
         n_splits = min(folds, len(group))
         correlations = property_correlations(group[properties], group["test_acc"])
         r2 = cross_validated_r2(group[properties], group["test_acc"], n_splits=n_splits, n_repeats=repeats, seed=seed)
-        _print_frame(correlations, f"{cell}: correlation of graph properties with test accuracy ({len(group)} graphs)")
-        _print_frame(r2, f"{cell}: R2 of accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")
-        outputs[f"correlations_{cell}"], outputs[f"cv_r2_{cell}"] = correlations, r2
+        parts += [(correlations, f"{label}: correlation of graph properties with test accuracy ({len(group)} graphs, "
+                                 "p-values Benjamini-Hochberg corrected)"),
+                  (r2, f"{label}: R2 of test accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")]
+        outputs[f"correlations_{name}"], outputs[f"cv_r2_{name}"] = correlations, r2
+    for df, title in parts:
+        _print_frame(df, title)
     if csv_dir:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
         for name, df in outputs.items():
             df.to_csv(Path(csv_dir) / f"{name}.csv", index=False)
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
+    if markdown:
+        Path(markdown).write_text("\n".join(_markdown(df, title) for df, title in parts), encoding="utf-8")
+        console.print(f"wrote {markdown}")
 
 
 @cli.command()
@@ -325,8 +341,9 @@ def config() -> None:
 @config.command("show")
 @click.argument("name", type=click.Choice(sorted(PRESETS)))
 def config_show(name) -> None:
-    """Print the preset NAME as YAML, every setting spelled out, to start a config from."""
-    click.echo(preset(name).to_yaml(), nl=False)
+    """Print the preset NAME as YAML, every setting spelled out, to start a config from
+    (several studies as documents separated by '---')."""
+    click.echo("---\n".join(study.to_yaml() for study in preset_studies(name)), nl=False)
 
 
 @cli.command()

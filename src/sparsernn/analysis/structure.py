@@ -88,8 +88,14 @@ def property_correlations(X: pd.DataFrame, y) -> pd.DataFrame:
     return df.loc[order, columns].reset_index(drop=True)
 
 
+#: the columns of :func:`structure_table` that describe a trial rather than its graph
+TRIAL_COLUMNS = ("run_id", "study", "cell", "generator", "graph_seed", "graph_file", "seed", "test_acc")
+
+
 def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame) -> pd.DataFrame:
-    """One row per finished structure trial: its settings, final test accuracy and graph properties."""
+    """One row per finished structure trial: its settings (:data:`TRIAL_COLUMNS`), final
+    test accuracy and graph properties. A graph from a file has generator ``"file"``, no
+    graph seed, and its file name in ``graph_file``."""
     import json
 
     done = runs[(runs["kind"] == "structure") & (runs["status"] == "done")]
@@ -99,8 +105,9 @@ def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.Data
     for run in done.itertuples():
         graph = json.loads(run.config)["graph"]
         if run.run_id in props.index and run.run_id in final.index:
-            rows.append({"run_id": run.run_id, "cell": run.cell, "generator": graph["generator"],
-                         "graph_seed": graph["graph_seed"], "seed": run.seed,
+            rows.append({"run_id": run.run_id, "study": run.study, "cell": run.cell,
+                         "generator": graph.get("generator", "file"), "graph_seed": graph.get("graph_seed"),
+                         "graph_file": graph.get("name"), "seed": run.seed,
                          "test_acc": float(final[run.run_id]), **props[run.run_id]})
     return pd.DataFrame(rows)
 

@@ -329,8 +329,9 @@ def apply_overrides(config: StudyConfig, overrides: list[str]) -> StudyConfig:
     return study_from_dict(data, source="--set")
 
 
-def load_study(path: str | Path) -> StudyConfig:
-    """Read and validate a study config from a YAML file (safe-loaded)."""
+def load_studies(path: str | Path) -> list[StudyConfig]:
+    """Read and validate the studies in a YAML file (safe-loaded): one study, or several
+    as YAML documents separated by ``---``, each with a name of its own."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -339,12 +340,49 @@ def load_study(path: str | Path) -> StudyConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"Config file {str(path)!r} cannot be read: {exc}.") from None
     try:
-        data = yaml.safe_load(text)
+        documents = [d for d in yaml.safe_load_all(text) if d is not None] or [None]
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         raise InputError(f"Config file {str(path)!r} is not valid YAML{line}.") from None
-    return study_from_dict(_resolve_paths(data, path.parent), source=str(path))
+    where = lambda i: str(path) if len(documents) == 1 else f"{path} (study {i + 1})"
+    studies = [study_from_dict(_resolve_paths(d, path.parent), source=where(i)) for i, d in enumerate(documents)]
+    return check_distinct_names(studies, str(path))
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a study config from a YAML file (safe-loaded) holding one study."""
+    studies = load_studies(path)
+    if len(studies) > 1:
+        raise InputError(f"Config file {str(path)!r} holds {len(studies)} studies; expected one.")
+    return studies[0]
+
+
+def check_distinct_names(studies: list[StudyConfig], source: str) -> list[StudyConfig]:
+    """``studies``, if their names differ (each names its trials), else InputError."""
+    names = [s.name for s in studies]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{source}: every study needs a name of its own; {', '.join(map(repr, twice))} "
+                         "is used more than once.")
+    return studies
+
+
+def apply_overrides_to_all(studies: list[StudyConfig], overrides: list[str]) -> list[StudyConfig]:
+    """:func:`apply_overrides` for several studies: an override of a kind's own section
+    (``pruning.*``, ``structure.*``) goes to the studies of that kind, any other to all."""
+    if len(studies) == 1:
+        return [apply_overrides(studies[0], overrides)] if overrides else studies
+    for item in overrides:
+        section = item.partition("=")[0].split(".")[0]
+        if section in SECTIONS and not any(s.kind == section for s in studies):
+            raise InputError(f"--set {item.partition('=')[0]}: no study here is of kind {section!r}.")
+    result = []
+    for study in studies:
+        mine = [o for o in overrides
+                if o.partition("=")[0].split(".")[0] not in SECTIONS or o.partition("=")[0].split(".")[0] == study.kind]
+        result.append(apply_overrides(study, mine) if mine else study)
+    return result
 
 
 def _resolve_paths(data: object, base: Path) -> object:

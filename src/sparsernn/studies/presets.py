@@ -1,4 +1,8 @@
-"""Built-in studies, by name. ``quick`` is what ``sparsernn run`` runs without a config."""
+"""Built-in studies, by name. ``quick`` is what ``sparsernn run`` runs without a config.
+
+A preset is one study or a list of studies that run one after the other into the same
+results database.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,35 @@ from .config import StudyConfig, study_from_dict
 THESIS_MODEL = {"embedding_dim": 50, "hidden_sizes": [50, 50, 50]}
 THESIS_TRAINING = {"batch_size": 32, "optimizer": "adam", "lr": 1e-3, "clip": 5.0}
 
-PRESETS: dict[str, dict] = {
-    # A few minutes on a 2-core CPU: the four cells trained dense on Reber strings, then
-    # each pruned one-shot to 50 % and 90 % (input and recurrent weights, global ranking)
-    # and retrained for one epoch.
-    "quick": {
-        "name": "quick",
-        "kind": "pruning",
-        "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
-        "seeds": [0],
-        "data": {"dataset": "reber", "num_strings": 10_000, "min_length": 11},
-        "model": THESIS_MODEL,
-        "training": {**THESIS_TRAINING, "epochs": 3},
-        "pruning": {"criteria": ["magnitude"], "targets": ["both"], "scopes": ["global"], "amounts": [0.5, 0.9],
-                    "schedules": ["one_shot"], "retrain_epochs": 1},
-    },
+PRESETS: dict[str, dict | list[dict]] = {
+    # A few minutes on a 2-core CPU. First the four cells trained dense on Reber strings,
+    # then each pruned one-shot to 50 % and 90 % (input and recurrent weights, global
+    # ranking) and retrained for one epoch; then 6 Barabasi-Albert and 6 Watts-Strogatz
+    # graphs of 10-30 vertices as GraphRNNs of each cell (one pack per generator and cell).
+    "quick": [
+        {
+            "name": "quick-pruning",
+            "kind": "pruning",
+            "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
+            "seeds": [0],
+            "data": {"dataset": "reber", "num_strings": 10_000, "min_length": 11},
+            "model": THESIS_MODEL,
+            "training": {**THESIS_TRAINING, "epochs": 3},
+            "pruning": {"criteria": ["magnitude"], "targets": ["both"], "scopes": ["global"], "amounts": [0.5, 0.9],
+                        "schedules": ["one_shot"], "retrain_epochs": 1},
+        },
+        {
+            "name": "quick-structure",
+            "kind": "structure",
+            "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
+            "seeds": [0],
+            "data": {"dataset": "reber", "num_strings": 5_000, "min_length": 11},
+            "model": {"embedding_dim": 10},
+            "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},  # a higher rate: 3 short epochs tell graphs apart
+            "structure": {"generators": ["barabasi_albert", "watts_strogatz"], "graphs": 6, "sizes": [10, 30],
+                          "orientation": "index", "recurrence": "layer", "readout": "sinks", "pack": 6},
+        },
+    ],
     # The reference thesis's pruning protocol at full size: 25,000 Reber strings, 3x50
     # layers, 50 base epochs, one-shot global magnitude pruning of 10 ... 100 % of the
     # input, recurrent or both weight sets, 10 retraining epochs.
@@ -56,8 +74,17 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def preset(name: str) -> StudyConfig:
-    """The built-in study called ``name``."""
+def preset_studies(name: str) -> list[StudyConfig]:
+    """The studies of the built-in preset called ``name``, in the order they run."""
     if name not in PRESETS:
         raise InputError(f"Unknown preset {name!r}; expected one of {', '.join(map(repr, PRESETS))}.")
-    return study_from_dict(PRESETS[name], source=f"preset {name!r}")
+    studies = PRESETS[name] if isinstance(PRESETS[name], list) else [PRESETS[name]]
+    return [study_from_dict(study, source=f"preset {name!r}") for study in studies]
+
+
+def preset(name: str) -> StudyConfig:
+    """The built-in study called ``name`` (a preset of one study)."""
+    studies = preset_studies(name)
+    if len(studies) > 1:
+        raise InputError(f"Preset {name!r} holds {len(studies)} studies; use preset_studies.")
+    return studies[0]
