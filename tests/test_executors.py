@@ -77,21 +77,33 @@ def test_ray_results_equal_local_results(cluster, local_results, tmp_path):
     assert all(json.loads(env)["torch_threads"] == 1 for env in envs)  # measured in the Ray worker
 
 
+def _config(directory: Path) -> Path:
+    """STUDY as a YAML file."""
+    config = directory / "study.yaml"
+    config.write_text(STUDY.to_yaml())
+    return config
+
+
 def test_cli_runs_a_study_on_the_cluster(cluster, local_results, tmp_path):
-    config = tmp_path / "study.yaml"
-    config.write_text(
-        "name: r\nkind: pruning\ncells: [gru]\nseeds: [0, 1]\ndata: {num_strings: 200}\n"
-        "model: {embedding_dim: 4, hidden_sizes: [4]}\ntraining: {epochs: 1}\n"
-        "pruning: {amounts: [0.5, 0.9], retrain_epochs: 1}\n"
-    )
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "sparsernn.cli", "run", str(config), "--executor", "ray", "--address", cluster,
+        [sys.executable, "-m", "sparsernn.cli", "run", str(_config(tmp_path)), "--executor", "ray", "--address", cluster,
          "--out", str(out)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stderr
     assert "6 done" in proc.stdout
+    pd.testing.assert_frame_equal(_epochs(out), _epochs(local_results), check_exact=True)
+
+
+def test_address_local_starts_and_stops_a_runtime_of_its_own(local_results, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sparsernn.cli", "run", str(_config(tmp_path)), "--executor", "ray",
+         "--address", "local", "--workers", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
     pd.testing.assert_frame_equal(_epochs(out), _epochs(local_results), check_exact=True)
 
 
