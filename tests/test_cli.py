@@ -319,3 +319,7 @@ def test_analyze_two_structure_studies_one_over_graph_files(tmp_path, capfd):
     assert sorted(mine["graph_file"]) == ["g1.json", "g2.json", "g3.json"] and set(mine["generator"]) == {"file"}
     assert (tmp_path / "tables" / "cv_r2_mine_gru.csv").exists()
     assert (tmp_path / "tables.md").read_text().count("### ") == 4
+    assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--per-generator",
+               "--csv-dir", tmp_path / "by_generator") == 0
+    assert "gen, gru, barabasi_albert: correlation" in capfd.readouterr().out
+    assert (tmp_path / "by_generator" / "cv_r2_mine_gru_file.csv").exists()

@@ -279,7 +279,9 @@ def results(directory, csv_path, parquet_path, summary, delta, markdown) -> None
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the CV splits and the forests.")
 @click.option("--csv-dir", type=click.Path(file_okay=False), help="Also write the tables as CSV files here.")
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the tables as Markdown.")
-def analyze(directory, folds, repeats, seed, csv_dir, markdown) -> None:
+@click.option("--per-generator", is_flag=True,
+              help="Analyse each generator's graphs on their own (else all graphs of a cell together).")
+def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator) -> None:
     """Correlate graph properties with accuracy and cross-validate regressions, per study and cell."""
     from .analysis import TRIAL_COLUMNS, cross_validated_r2, property_correlations, structure_table
 
@@ -290,9 +292,10 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown) -> None:
     properties = [c for c in table.columns if c not in TRIAL_COLUMNS]
     outputs, parts = {"structure_trials": table}, []
     several = table["study"].nunique() > 1
-    for (study, cell), group in table.groupby(["study", "cell"]):
-        name = f"{study}_{cell}" if several else cell
-        label = f"{study}, {cell}" if several else cell
+    keys = ["study", "cell", "generator"] if per_generator else ["study", "cell"]
+    for key, group in table.groupby(keys):
+        parts_of_name = list(key) if several else list(key[1:])
+        name, label = "_".join(parts_of_name), ", ".join(parts_of_name)
         n_splits = min(folds, len(group))
         correlations = property_correlations(group[properties], group["test_acc"])
         r2 = cross_validated_r2(group[properties], group["test_acc"], n_splits=n_splits, n_repeats=repeats, seed=seed)
