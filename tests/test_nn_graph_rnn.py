@@ -40,6 +40,18 @@ def test_gate_masks_are_tiled_block_wise_not_interleaved():
     assert torch.equal(model.layers[1].mask_hh_l0, torch.ones(8, 2, dtype=torch.bool))
 
 
+def test_three_vertex_gru_masks_by_hand():
+    dag = nx.DiGraph([(0, 1), (0, 2)])  # layers [0] -> [1, 2]
+    model = GraphRNN(dag, "gru", vocab_size=4, embedding_dim=3, recurrence="self")
+    assert model.layer_vertices == [[0], [1, 2]]
+    assert torch.equal(model.layers[0].mask_ih_l0, torch.ones(3, 3, dtype=torch.bool))  # r, z, n rows of vertex 0
+    assert model.layers[1].mask_ih_l0.int().tolist() == [[1], [1]] * 3                  # 1 and 2 read 0, per gate
+    # recurrence "self": block r = [[1, 0], [0, 1]], then z, then n -- not unit by unit
+    assert model.layers[1].mask_hh_l0.int().tolist() == [[1, 0], [0, 1]] * 3
+    assert model.layers[1].mask_hh_l0.int().tolist() != [[1, 0]] * 3 + [[0, 1]] * 3
+    assert model.readout.mask.int().tolist() == [[0, 1, 1], [0, 1, 1]]                  # the two sinks
+
+
 def test_layers_by_longest_path():
     dag = nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2), (2, 4), (0, 4)])
     assert longest_path_layers(dag) == [[0, 3], [1], [2], [4]]
