@@ -323,3 +323,36 @@ def test_analyze_two_structure_studies_one_over_graph_files(tmp_path, capfd):
                "--csv-dir", tmp_path / "by_generator") == 0
     assert "gen, gru, barabasi_albert: correlation" in capfd.readouterr().out
     assert (tmp_path / "by_generator" / "cv_r2_mine_gru_file.csv").exists()
+
+
+def test_live_progress_counts_running_and_failed_trials(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from sparsernn import cli as cli_module
+    from sparsernn.studies import StudyConfig, expand
+    from sparsernn.studies.dense import TrialResult
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=screen, force_terminal=True, color_system=None, width=150))
+    config = StudyConfig(name="p", seeds=[0, 1], cells=["gru"])
+    a, b = expand(config)
+    reporter = cli_module.ProgressReporter(verbose=True)
+    reporter.study_started(config, total=2, todo=2)
+    reporter.trial_started(a)
+    reporter.trial_started(b)
+    assert reporter.running == 2 and reporter.bars == {}  # bars appear with the first batch
+    reporter.batch_finished(a, 1, 3, 10)
+    assert list(reporter.bars) == [a.id]
+    row = dict(phase="train", epoch=1, train_loss=0.5, train_acc=0.75, test_acc=0.8, seconds=1.0)
+    reporter.epoch_finished(b, row)
+    reporter.trial_finished(a, TrialResult("done", epochs=[row], seconds=2.0))
+    reporter.trial_finished(b, TrialResult("failed", error="RuntimeError: boom", seconds=1.0))
+    assert (reporter.running, reporter.failed, reporter.bars) == (0, 1, {})
+    task = reporter.progress.tasks[0]
+    assert task.completed == 2 and "0 running" in task.description and "1 failed" in task.description
+    reporter.close()
+    text = screen.getvalue()
+    assert "gru seed=1 train epoch 1: train_loss=0.5000" in text
+    assert "gru seed=0: done test_acc=0.8000" in text and "gru seed=1: failed RuntimeError: boom" in text

@@ -59,12 +59,12 @@ class ProgressReporter(Reporter):
 
     def trial_started(self, trial: Trial) -> None:
         self.running += 1
-        if self.progress:
-            self.bars[trial.id] = self.progress.add_task(f"  {trial.describe()}", total=None)
         self._counts()
 
     def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
-        if self.progress and trial.id in self.bars:
+        if self.progress:  # a bar from a trial's first batch on (a pack reports its first trial's)
+            if trial.id not in self.bars:
+                self.bars[trial.id] = self.progress.add_task("", total=None)
             self.progress.update(self.bars[trial.id], description=f"  {trial.describe()} epoch {epoch}",
                                  completed=done, total=total)
 
