@@ -6,7 +6,8 @@ is its only writer). Two are built in:
 
 ``local``
     Worker processes on this machine (``spawn``ed, each with ``cpu_count // workers``
-    torch threads so the cores are not oversubscribed), sharing the output directory.
+    torch threads so the cores are not oversubscribed), sharing the output directory;
+    with one worker, this process itself (:class:`InlineExecutor`).
 ``ray``
     Ray tasks on an existing cluster (``address="HOST:PORT"``) or on one started for the
     run (``address="local"``). A task gets the files it reads from the output directory
@@ -90,6 +91,39 @@ def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
     for result in results:
         result.environment = here
     return results
+
+
+class _Ran:
+    """A unit's results, as the handle of a unit that has already run."""
+
+    def __init__(self, results: list[TrialResult]):
+        self.results = results
+
+
+class InlineExecutor:
+    """Trials one at a time in this process, reporting their batches and epochs as they go."""
+
+    slots = 1
+
+    def __init__(self, out: str | Path, reporter=None):
+        self.out, self.reporter = Path(out), reporter
+
+    def submit(self, unit: list[Trial]) -> "_Ran":
+        from .runner import run_unit  # the runner imports this module
+
+        return _Ran(run_unit(unit, self.out, self.reporter))
+
+    def wait(self, handles: list) -> list:
+        return handles  # each ran when it was submitted
+
+    def events(self) -> list:
+        return []  # reported directly
+
+    def result(self, handle: "_Ran") -> list[TrialResult]:
+        return handle.results
+
+    def close(self, cancel: bool) -> None:
+        pass
 
 
 class LocalExecutor:

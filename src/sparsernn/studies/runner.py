@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..store import FINISHED, Store, check_output_dir
 from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
-from .executors import EXECUTORS, default_workers, make_executor, schedule
+from .executors import EXECUTORS, InlineExecutor, default_workers, make_executor, schedule
 from .pruning import expand_pruning, run_pruning_trial
 from .structure import check_structure, expand_structure, pack_key, run_structure_pack, run_structure_trial
 from .trial import Trial
@@ -166,20 +166,10 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
                 reporter.trial_finished(trial, result)
 
             local_workers = workers or default_workers(len(work))
-            if backend is None and local_workers > 1:
-                backend = make_executor("local", out, workers=local_workers)
-            if backend is not None:
-                schedule(work, backend, status, start, finish, reporter)
-            else:
-                for unit in work:  # parents come before their children
-                    left = [t for t in unit if status[t.id] not in FINISHED]
-                    for trial in left:
-                        start(trial)
-                    lost_parent = orphaned(unit[0], status)
-                    results = [lost_parent] * len(unit) if lost_parent else run_unit(unit, out, reporter)
-                    for trial, result in zip(unit, results):
-                        if trial in left:
-                            finish(trial, result)
+            if backend is None:
+                backend = (make_executor("local", out, workers=local_workers) if local_workers > 1
+                           else InlineExecutor(out, reporter))
+            schedule(work, backend, status, start, finish, reporter)
             runs = store.runs()
     finally:
         if backend is not None:
