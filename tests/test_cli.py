@@ -356,3 +356,14 @@ def test_live_progress_counts_running_and_failed_trials(monkeypatch):
     text = screen.getvalue()
     assert "gru seed=1 train epoch 1: train_loss=0.5000" in text
     assert "gru seed=0: done test_acc=0.8000" in text and "gru seed=1: failed RuntimeError: boom" in text
+
+
+def test_a_bad_graph_file_in_a_later_study_stops_the_run_before_the_first(tmp_path, capfd):
+    config = tmp_path / "two.yaml"
+    config.write_text("name: a\nkind: dense\ncells: [gru]\nseeds: [0]\ndata: {num_strings: 160}\n"
+                      "model: {embedding_dim: 3, hidden_sizes: [3]}\ntraining: {epochs: 1}\n---\n"
+                      "name: b\nkind: structure\ncells: [gru]\nseeds: [0]\n"
+                      "structure: {generators: [], files: [missing.json]}\n")
+    err = fail_line(capfd, "run", config, "--out", tmp_path / "out")
+    assert "missing.json" in err
+    assert not (tmp_path / "out").exists()

@@ -22,6 +22,7 @@ from .studies import (
     PRESETS, Reporter, StudyConfig, apply_overrides_to_all, load_studies, preset_studies, run_study, study_from_dict,
 )
 from .studies.executors import EXECUTORS
+from .studies.runner import check_study, expand
 from .studies.trial import Trial
 from .store import FINISHED, STATUSES, Store
 
@@ -186,6 +187,9 @@ def run(config, preset_name, seeds, overrides, executor, workers, address, retri
         raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
     if executor == "local" and address:
         raise InputError("--address is for --executor ray.")
+    for study in studies[1:]:  # the first is checked by run_study; a later one must not fail half-way
+        check_study(study)
+        expand(study)
     for study in studies:
         _run(study, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
 

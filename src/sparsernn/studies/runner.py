@@ -21,7 +21,7 @@ from .config import StudyConfig
 from .dense import TrialResult, expand_dense, run_dense_trial
 from .executors import EXECUTORS, InlineExecutor, default_workers, make_executor, schedule
 from .pruning import expand_pruning, run_pruning_trial
-from .structure import check_structure, expand_structure, pack_key, run_structure_pack, run_structure_trial
+from .structure import expand_structure, pack_key, run_structure_pack, run_structure_trial
 from .trial import Trial
 
 # study kind -> its trials; trial kind -> the function that runs one
@@ -56,11 +56,11 @@ def check_study(config: StudyConfig) -> None:
     """Fail early, before anything is stored, on input that every trial would trip on.
 
     A CSV dataset is read and checked here, so a bad file is reported once, by row,
-    and no trial is registered; so are a structure study's graph files.
+    and no trial is registered. (A structure study's graph files are read and checked
+    when the study is expanded, which also happens before anything is stored.)
     """
     if config.data.is_file:
         config.data.load(seed=0)
-    check_structure(config)
 
 
 def run_trial(trial: Trial, out: str | Path, reporter: Reporter | None = None) -> TrialResult:
