@@ -373,14 +373,13 @@ def apply_overrides_to_all(studies: list[StudyConfig], overrides: list[str]) -> 
     (``pruning.*``, ``structure.*``) goes to the studies of that kind, any other to all."""
     if len(studies) == 1:
         return [apply_overrides(studies[0], overrides)] if overrides else studies
-    for item in overrides:
-        section = item.partition("=")[0].split(".")[0]
-        if section in SECTIONS and not any(s.kind == section for s in studies):
-            raise InputError(f"--set {item.partition('=')[0]}: no study here is of kind {section!r}.")
+    section = {item: item.partition("=")[0].split(".")[0] for item in overrides}  # "pruning", "training", ...
+    for item, name in section.items():
+        if name in SECTIONS and not any(s.kind == name for s in studies):
+            raise InputError(f"--set {item.partition('=')[0]}: no study here is of kind {name!r}.")
     result = []
     for study in studies:
-        mine = [o for o in overrides
-                if o.partition("=")[0].split(".")[0] not in SECTIONS or o.partition("=")[0].split(".")[0] == study.kind]
+        mine = [item for item in overrides if section[item] not in SECTIONS or section[item] == study.kind]
         result.append(apply_overrides(study, mine) if mine else study)
     return result
 
