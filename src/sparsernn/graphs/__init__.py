@@ -1,6 +1,7 @@
 """Random graphs for structurally sparse RNNs: generate, orient into a DAG, layer, measure.
 
-* generators — :func:`watts_strogatz`, :func:`barabasi_albert`, :func:`erdos_renyi`,
+* generators — :func:`watts_strogatz`, :func:`barabasi_albert` (networkx 2's, from ``m``
+  unconnected vertices), :func:`barabasi_albert_star` (networkx 3's), :func:`erdos_renyi`,
   :func:`thesis_graph` (the reference thesis's draw);
 * dag — :func:`to_dag` (orient an undirected graph), :func:`layer_index`, :func:`layers`;
 * io — :func:`read_graph`, :func:`write_graph` (GraphML or edge-list JSON),
@@ -15,13 +16,15 @@ Examples
 >>> dag.number_of_edges() == g.number_of_edges() == 2 * (12 - 2)
 True
 >>> layers(dag)[0]
-[0]
+[0, 1]
 >>> graph_properties(dag)["dag_sources"]
-1.0
+2.0
 """
 
 from .dag import RULES, layer_index, layers, to_dag
-from .generators import THESIS_KINDS, barabasi_albert, erdos_renyi, thesis_graph, watts_strogatz
+from .generators import (
+    THESIS_KINDS, barabasi_albert, barabasi_albert_star, erdos_renyi, thesis_graph, watts_strogatz,
+)
 from .io import graph_from_json, graph_to_json, normalize_nodes, read_graph, write_graph
 from .properties import PROPERTIES, graph_properties
 from .properties import *  # noqa: F401,F403  (every property function, listed in PROPERTIES)
@@ -31,6 +34,7 @@ __all__ = [
     "RULES",
     "THESIS_KINDS",
     "barabasi_albert",
+    "barabasi_albert_star",
     "erdos_renyi",
     "graph_from_json",
     "graph_properties",

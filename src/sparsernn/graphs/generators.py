@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..seeding import derive_seed
 from ._checks import check_int, check_probability, check_seed, networkx_seed
 
-THESIS_KINDS = ("barabasi_albert", "watts_strogatz")
+THESIS_KINDS = ("barabasi_albert", "barabasi_albert_star", "watts_strogatz")
 THESIS_N_RANGE = (10, 50)
 
 
@@ -70,7 +70,8 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int | np.random.Generator)
 
 
 def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Graph:
-    """Return a Barabási–Albert preferential-attachment graph on nodes ``0..n-1``.
+    """Return a Barabási–Albert preferential-attachment graph on nodes ``0..n-1``,
+    grown from ``m`` unconnected vertices (networkx 2.x's algorithm).
 
     Parameters
     ----------
@@ -83,11 +84,19 @@ def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Gr
 
     Notes
     -----
-    Delegates to :func:`networkx.barabasi_albert_graph`: start from the star on nodes
-    ``0..m`` (``m`` edges, node 0 the centre), then add nodes ``m+1, ..., n-1`` one at
-    a time, each joined to ``m`` distinct existing nodes drawn with probability
-    proportional to their degree. The graph has ``m + m * (n - m - 1) = m * (n - m)``
-    edges and is connected.
+    Start from the ``m`` isolated nodes ``0..m-1``. Node ``m`` is joined to all of
+    them. Each later node ``s = m+1, ..., n-1`` is joined to ``m`` distinct earlier
+    nodes, drawn by repeatedly picking uniformly from a list in which every node
+    appears once per edge it has (preferential attachment), until ``m`` distinct
+    nodes are picked. The graph has ``m * (n - m)`` edges and is connected; oriented
+    lower → higher id it has exactly ``m`` sources, the seed nodes ``0..m-1``.
+
+    This is :func:`networkx.barabasi_albert_graph` as networkx 2.x (up to 2.8) had it,
+    and as the reference thesis drew its graphs (networkx 2.4: all of its stored BA
+    graphs have ``m`` sources), implemented here so that it does not depend on the
+    networkx version. networkx 3 starts from a star instead
+    (:func:`barabasi_albert_star`), whose index orientation has one source whatever
+    ``m`` is.
 
     References
     ----------
@@ -99,11 +108,64 @@ def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Gr
     >>> g = barabasi_albert(20, 2, seed=0)
     >>> g.number_of_nodes(), g.number_of_edges() == 2 * (20 - 2)
     (20, True)
+    >>> sorted(g[2]) == [0, 1] + sorted(v for v in g[2] if v > 2)   # node m joins every seed node
+    True
     """
     func = "barabasi_albert"
     n = check_int(n, "n", func, minimum=2)
     m = check_int(m, "m", func, minimum=1, maximum=n - 1)
-    graph = nx.barabasi_albert_graph(n, m, seed=networkx_seed(seed, func))
+    rng = np.random.default_rng(networkx_seed(seed, func))
+    graph = nx.empty_graph(n)
+    targets = list(range(m))
+    repeated: list[int] = []  # node v appears deg(v) times
+    for source in range(m, n):
+        graph.add_edges_from((source, t) for t in targets)
+        repeated.extend(targets)
+        repeated.extend([source] * m)
+        chosen: dict[int, None] = {}  # insertion-ordered set
+        while len(chosen) < m:
+            chosen[repeated[int(rng.integers(len(repeated)))]] = None
+        targets = list(chosen)
+    graph.graph.update(generator=func, n=n, m=m)
+    return graph
+
+
+def barabasi_albert_star(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Graph:
+    """Return a Barabási–Albert graph on nodes ``0..n-1`` grown from a star (networkx 3).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``n >= 2``.
+    m : int
+        Edges from each new node to existing nodes, ``1 <= m <= n - 1``.
+    seed : int or numpy.random.Generator
+        Source of randomness.
+
+    Notes
+    -----
+    Delegates to :func:`networkx.barabasi_albert_graph` of networkx >= 3: start from
+    the star on nodes ``0..m`` (``m`` edges, node 0 the centre), then add nodes
+    ``m+1, ..., n-1`` one at a time, each joined to ``m`` distinct existing nodes drawn
+    with probability proportional to their degree. The graph has
+    ``m + m * (n - m - 1) = m * (n - m)`` edges, like :func:`barabasi_albert`, but
+    oriented lower → higher id it has a single source (node 0) whatever ``m`` is.
+
+    References
+    ----------
+    .. [1] Albert-László Barabási and Réka Albert, "Emergence of scaling in random
+       networks", Science 286, 509–512 (1999).
+
+    Examples
+    --------
+    >>> g = barabasi_albert_star(20, 2, seed=0)
+    >>> g.number_of_edges() == 2 * (20 - 2), sorted(g[0])[:2]
+    (True, [1, 2])
+    """
+    func = "barabasi_albert_star"
+    n = check_int(n, "n", func, minimum=2)
+    m = check_int(m, "m", func, minimum=1, maximum=n - 1)
+    graph = nx.barabasi_albert_graph(n, m, seed=networkx_seed(seed, func), initial_graph=nx.star_graph(m))
     graph.graph.update(generator=func, n=n, m=m)
     return graph
 
@@ -148,22 +210,27 @@ def erdos_renyi(n: int, p: float, *, seed: int | np.random.Generator) -> nx.Grap
     return graph
 
 
-def thesis_graph(kind: str, *, seed: int | np.random.Generator) -> nx.Graph:
+def thesis_graph(kind: str, *, seed: int | np.random.Generator, sizes: tuple[int, int] = THESIS_N_RANGE) -> nx.Graph:
     """Return a random graph drawn as in the reference thesis.
 
-    ``n`` is drawn uniformly from the integers in [10, 50]; then
+    ``n`` is drawn uniformly from the integers in ``sizes`` (the thesis: [10, 50]); then
 
-    * ``kind="barabasi_albert"``: :func:`barabasi_albert` with ``m = n // 10``
-      (so ``m * (n - m)`` edges);
+    * ``kind="barabasi_albert"``: :func:`barabasi_albert` (grown from ``m`` unconnected
+      vertices, as networkx 2.4 drew the thesis's graphs) with ``m = max(n // 10, 1)``,
+      so ``m * (n - m)`` edges and, oriented by index, ``m`` sources;
+    * ``kind="barabasi_albert_star"``: the same with networkx 3's star-seeded
+      :func:`barabasi_albert_star` (one source by index; not what the thesis trained);
     * ``kind="watts_strogatz"``: :func:`watts_strogatz` with ``k = n // 5`` and
       ``p = 1`` (so ``n * (k // 2)`` edges).
 
     Parameters
     ----------
-    kind : {"barabasi_albert", "watts_strogatz"}
+    kind : {"barabasi_albert", "barabasi_albert_star", "watts_strogatz"}
         Which generator.
     seed : int or numpy.random.Generator
         Source of randomness for both ``n`` and the graph.
+    sizes : (int, int)
+        The range of ``n``, both ends included.
 
     Notes
     -----
@@ -188,9 +255,12 @@ def thesis_graph(kind: str, *, seed: int | np.random.Generator) -> nx.Graph:
         listed = ", ".join(repr(c) for c in THESIS_KINDS)
         raise InputError(f"The 'kind' parameter of {func} must be one of {listed}; got {kind!r}.")
     seed = check_seed(seed, func)
+    low, high = sizes
+    low = check_int(low, "sizes", func, minimum=1)
+    high = check_int(high, "sizes", func, minimum=low)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(derive_seed(seed, func, kind))
-    low, high = THESIS_N_RANGE
     n = int(rng.integers(low, high + 1))
-    if kind == "barabasi_albert":
-        return barabasi_albert(n, n // 10, seed=rng)
-    return watts_strogatz(n, n // 5, 1.0, seed=rng)
+    if kind == "watts_strogatz":
+        return watts_strogatz(n, n // 5, 1.0, seed=rng)
+    generate = barabasi_albert if kind == "barabasi_albert" else barabasi_albert_star
+    return generate(n, max(n // 10, 1), seed=rng)

@@ -178,8 +178,10 @@ class StructureConfig(_Config):
 
     For every generator, ``graphs`` graphs with seeds ``0 .. graphs-1`` are drawn; each
     has ``n`` vertices drawn uniformly from ``sizes``. Barabási–Albert graphs use
-    ``m = n // 10`` and Watts–Strogatz graphs ``k = n // 5``, ``p = 1`` (the reference
-    thesis's rules, :func:`sparsernn.graphs.thesis_graph`); Erdős–Rényi graphs use
+    ``m = max(n // 10, 1)`` and Watts–Strogatz graphs ``k = n // 5``, ``p = 1`` (the
+    reference thesis's rules, :func:`sparsernn.graphs.thesis_graph`); ``barabasi_albert``
+    grows from ``m`` unconnected vertices as the thesis's networkx 2.4 did,
+    ``barabasi_albert_star`` from networkx 3's star. Erdős–Rényi graphs use
     ``erdos_renyi_p``. The same graphs are trained with every cell.
 
     Each of ``files`` is a graph file (GraphML or edge-list JSON, see
@@ -190,7 +192,7 @@ class StructureConfig(_Config):
     file's directory; given with ``--set`` (or in a dict), from the current directory.
     """
 
-    generators: list[Literal["barabasi_albert", "watts_strogatz", "erdos_renyi"]] = Field(
+    generators: list[Literal["barabasi_albert", "barabasi_albert_star", "watts_strogatz", "erdos_renyi"]] = Field(
         default_factory=lambda: ["barabasi_albert", "watts_strogatz"])
     files: list[str] = Field(default_factory=list, description="Graph files (GraphML or edge-list JSON), "
                                                                "one graph each.")

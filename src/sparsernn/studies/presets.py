@@ -11,6 +11,11 @@ from .config import StudyConfig, study_from_dict
 
 THESIS_MODEL = {"embedding_dim": 50, "hidden_sizes": [50, 50, 50]}
 THESIS_TRAINING = {"batch_size": 32, "optimizer": "adam", "lr": 1e-3, "clip": 5.0}
+# The thesis's data: 25,000 Reber strings, half valid; of the 12,500 invalid ones 5,500
+# use only Reber letters and 7,000 contain foreign letters (its train_data.csv and
+# test_data.csv), i.e. 56 % foreign negatives.
+THESIS_DATA = {"dataset": "reber", "num_strings": 25_000, "min_length": 11, "negatives": "mixed",
+               "foreign_fraction": 0.56}
 
 PRESETS: dict[str, dict | list[dict]] = {
     # A few minutes on a 2-core CPU. First the four cells trained dense on Reber strings,
@@ -41,33 +46,34 @@ PRESETS: dict[str, dict | list[dict]] = {
                           "orientation": "index", "recurrence": "layer", "readout": "sinks", "pack": 6},
         },
     ],
-    # The reference thesis's pruning protocol at full size: 25,000 Reber strings, 3x50
-    # layers, 50 base epochs, one-shot global magnitude pruning of 10 ... 100 % of the
+    # The reference thesis's pruning protocol at full size: 25,000 Reber strings (its
+    # negative mix), 3x50 layers, batches of 32, 50 base epochs, one-shot global magnitude pruning of 10 ... 100 % of the
     # input, recurrent or both weight sets, 10 retraining epochs.
     "thesis-pruning": {
         "name": "thesis-pruning",
         "kind": "pruning",
         "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
         "seeds": [0, 1, 2],
-        "data": {"dataset": "reber", "num_strings": 25_000, "min_length": 11},
+        "data": THESIS_DATA,
         "model": THESIS_MODEL,
         "training": {**THESIS_TRAINING, "epochs": 50},
         "pruning": {"criteria": ["magnitude"], "targets": ["both", "ih", "hh"], "scopes": ["global"],
                     "amounts": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
                     "retrain_epochs": 10},
     },
-    # The reference thesis's structure study: 100 Barabasi-Albert (m = n//10) and 100
-    # Watts-Strogatz (k = n//5, p = 1) graphs of 10-50 vertices, oriented lower -> higher
-    # id, trained for 15 epochs -- here the same graphs for every cell, 16 at a time as one
+    # The reference thesis's structure study: 100 Barabasi-Albert (m = n//10, grown from
+    # m unconnected vertices as networkx 2.4 did) and 100 Watts-Strogatz (k = n//5, p = 1)
+    # graphs of 10-50 vertices, oriented lower -> higher id, trained for 15 epochs in
+    # batches of 128 -- here the same graphs for every cell, 16 at a time as one
     # packed network (each as it would train alone, about 4x faster).
     "thesis-structure": {
         "name": "thesis-structure",
         "kind": "structure",
         "cells": ["rnn_tanh", "rnn_relu", "lstm", "gru"],
         "seeds": [0],
-        "data": {"dataset": "reber", "num_strings": 25_000, "min_length": 11},
+        "data": THESIS_DATA,
         "model": {"embedding_dim": 50},
-        "training": {**THESIS_TRAINING, "epochs": 15},
+        "training": {**THESIS_TRAINING, "epochs": 15, "batch_size": 128},
         "structure": {"generators": ["barabasi_albert", "watts_strogatz"], "graphs": 100, "sizes": [10, 50],
                       "orientation": "index", "recurrence": "layer", "readout": "sinks", "pack": 16},
     },

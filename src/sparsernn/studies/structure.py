@@ -22,8 +22,7 @@ import torch
 from ..data import Vocabulary
 from ..errors import InputError
 from ..graphs import (
-    barabasi_albert, erdos_renyi, graph_from_json, graph_properties, graph_to_json, layers, read_graph, to_dag,
-    watts_strogatz,
+    erdos_renyi, graph_from_json, graph_properties, graph_to_json, layers, read_graph, thesis_graph, to_dag,
 )
 from ..nn import GraphRNN, GraphRNNPack, to_graph
 from ..seeding import derive_seed
@@ -159,10 +158,8 @@ def trial_graph(spec: dict) -> nx.DiGraph:
     low, high = spec["sizes"]
     if spec["generator"] == "erdos_renyi":
         graph = erdos_renyi(int(rng.integers(low, high + 1)), spec["erdos_renyi_p"], seed=rng)
-    else:  # the thesis's rules (thesis_graph) for any range of sizes
-        n = int(rng.integers(low, high + 1))
-        graph = (barabasi_albert(n, max(n // 10, 1), seed=rng) if spec["generator"] == "barabasi_albert"
-                 else watts_strogatz(n, n // 5, 1.0, seed=rng))
+    else:  # the thesis's rules for any range of sizes
+        graph = thesis_graph(spec["generator"], seed=rng, sizes=(low, high))
     return to_dag(graph, spec["orientation"], seed=derive_seed(seed, "orientation"))
 
 
