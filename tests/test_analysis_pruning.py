@@ -1,28 +1,32 @@
-"""Pruning metrics on hand-made runs, checked against hand computation."""
+"""Pruning metrics on hand-made trials, checked against hand computation."""
 
 import json
 import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
-from sparsernn.analysis import mean_ci, pruning_summary, pruning_trials
+from sparsernn.analysis import bootstrap_ci, mean_ci, per_seed, pruning_summary, pruning_trials, wilson_interval
 
 
-def make(base_accs, children):
+def make(base_accs, children, study="s", lr=0.001):
     """runs/epochs frames: dense bases per seed, children (seed, amount, retrain accuracies)."""
     runs, epochs = [], []
     for seed, acc in base_accs.items():
-        runs.append(dict(run_id=f"b{seed}", kind="dense", status="done", parent=None, cell="lstm", seed=seed,
-                         config=json.dumps({"cell": "lstm", "seed": seed})))
-        epochs += [dict(run_id=f"b{seed}", phase="train", epoch=e, test_acc=a) for e, a in enumerate([0.5, acc])]
+        base = {"cell": "lstm", "seed": seed, "training": {"lr": lr}}
+        runs.append(dict(run_id=f"{study}{lr}b{seed}", study=study, kind="dense", status="done", parent=None,
+                         cell="lstm", seed=seed, config=json.dumps(base)))
+        epochs += [dict(run_id=f"{study}{lr}b{seed}", phase="train", epoch=e, test_acc=a)
+                   for e, a in enumerate([0.5, acc])]
     for i, (seed, amount, accs) in enumerate(children):
         spec = dict(criterion="magnitude", target="both", scope="global", schedule="one_shot", amount=amount,
                     threshold=None)
-        runs.append(dict(run_id=f"c{i}", kind="pruning", status="done", parent=f"b{seed}", cell="lstm", seed=seed,
-                         config=json.dumps({"pruning": spec})))
-        epochs += [dict(run_id=f"c{i}", phase="retrain", epoch=e, test_acc=a, actual_sparsity=amount)
-                    for e, a in enumerate(accs)]
+        config = {"cell": "lstm", "seed": seed, "training": {"lr": lr}, "sparsity": amount, "pruning": spec}
+        run_id = f"{study}{lr}c{i}"
+        runs.append(dict(run_id=run_id, study=study, kind="pruning", status="done", parent=f"{study}{lr}b{seed}",
+                         cell="lstm", seed=seed, config=json.dumps(config), model_sparsity=amount * 0.9))
+        epochs += [dict(run_id=run_id, phase="retrain", epoch=e, test_acc=a) for e, a in enumerate(accs)]
     return pd.DataFrame(runs), pd.DataFrame(epochs)
 
 
@@ -31,16 +35,25 @@ def test_drop_recovery_and_feasibility_per_trial():
     t = pruning_trials(runs, epochs, delta=0.01).set_index("amount")
     assert t.loc[0.5, "drop"] == pytest.approx(0.09)
     assert t.loc[0.5, "recovery_epochs"] == 2  # 0.985 >= 0.99 - 0.01
-    assert t.loc[0.5, "feasible"] and not t.loc[0.9, "feasible"]
+    assert t.loc[0.5, "recovered"] and not t.loc[0.9, "recovered"]
+    assert not t.loc[0.5, "safe"]
     assert math.isnan(t.loc[0.9, "recovery_epochs"])  # never
 
 
-def test_no_drop_means_zero_recovery_epochs():
+def test_recovered_ignores_retraining_epoch_0():
+    # Safe right after pruning (epoch 0 within delta), then worse after retraining:
+    # not recovered, and the summary does not say "1/1" next to a lower final accuracy.
+    runs, epochs = make({0: 0.604}, [(0, 0.5, [0.604, 0.568])])
+    t = pruning_trials(runs, epochs).iloc[0]
+    assert t["safe"] and not t["recovered"] and math.isnan(t["recovery_epochs"])
+    row = pruning_summary(runs, epochs)["configurations"].iloc[0]
+    assert row["recovered"] == "0/1" and row["safe"] == "1/1"
+    # safe and still fine after one epoch: recovered in 1 epoch, not 0
     runs, epochs = make({0: 0.99}, [(0, 0.1, [0.99, 0.99])])
-    assert pruning_trials(runs, epochs)["recovery_epochs"].tolist() == [0.0]
+    assert pruning_trials(runs, epochs)["recovery_epochs"].tolist() == [1.0]
 
 
-def test_summary_means_cis_and_max_feasible_sparsity_over_seeds():
+def test_summary_per_seed_values_bootstrap_intervals_and_max_sparsity():
     runs, epochs = make(
         {0: 0.99, 1: 0.98, 2: 0.97},
         [(0, 0.5, [0.9, 0.99]), (1, 0.5, [0.8, 0.98]), (2, 0.5, [0.7, 0.5]),
@@ -50,17 +63,59 @@ def test_summary_means_cis_and_max_feasible_sparsity_over_seeds():
     row = tables["configurations"].set_index("level").loc[0.5]
     drops = [0.99 - 0.9, 0.98 - 0.8, 0.97 - 0.7]
     assert row["drop"] == pytest.approx(sum(drops) / 3)
-    assert row["drop_ci95"] == pytest.approx(mean_ci(drops)[1])
-    assert row["recovered"] == "2/3" and row["recovery_epochs"] == 1.0
-    feasible = tables["max_feasible_sparsity"].iloc[0]
-    per_seed = [0.9, 0.5, 0.0]  # seed 2 recovers at no amount
-    assert feasible["max_feasible_sparsity"] == pytest.approx(sum(per_seed) / 3)
-    assert feasible["max_feasible_sparsity_ci95"] == pytest.approx(mean_ci(per_seed)[1])
+    assert (row["drop_low"], row["drop_high"]) == pytest.approx(bootstrap_ci(drops)[1:])
+    assert row["drop_seeds"] == per_seed(drops) == "0.09 0.18 0.27"
+    assert row["pruned_acc_seeds"] == "0.9 0.8 0.7" and row["seed_list"] == "0 1 2"
+    assert row["recovered"] == "2/3" and row["recovery_epochs"] == 1.0 and row["recovery_epochs_seeds"] == "1 1 -"
+    assert (row["recovered_low"], row["recovered_high"]) == pytest.approx(wilson_interval(2, 3))
+    assert row["model_sparsity"] == pytest.approx(0.45)
+    curve = tables["max_sparsity"].iloc[0]
+    assert curve["max_feasible_sparsity_seeds"] == "0.9 0.5 0"  # seed 2 recovers at no level
+    assert (curve["max_feasible_sparsity_median"], curve["max_feasible_sparsity_min"],
+            curve["max_feasible_sparsity_max"]) == (0.5, 0.0, 0.9)
+    assert curve["max_safe_sparsity_seeds"] == "0 0 0"
+
+
+def test_studies_and_settings_are_never_pooled():
+    a = make({0: 0.99, 1: 0.98}, [(0, 0.5, [0.9, 0.99]), (1, 0.5, [0.8, 0.98])], study="a", lr=0.001)
+    b = make({0: 0.9, 1: 0.9}, [(0, 0.5, [0.5, 0.5]), (1, 0.5, [0.5, 0.6])], study="a", lr=0.05)
+    c = make({0: 0.9}, [(0, 0.5, [0.5, 0.9])], study="c", lr=0.001)
+    runs = pd.concat([a[0], b[0], c[0]], ignore_index=True)
+    epochs = pd.concat([a[1], b[1], c[1]], ignore_index=True)
+    tables = pruning_summary(runs, epochs)
+    configs = tables["configurations"]
+    assert sorted(zip(configs["study"], configs["seeds"])) == [("a", 2), ("a", 2), ("c", 1)]
+    assert configs["configuration"].nunique() == 2  # c repeats a's lr 0.001 settings under another study
+    assert len(tables["max_sparsity"]) == 3
+
+
+def test_intervals_stay_inside_the_metric_range_with_bimodal_seeds():
+    # GRU at 60 % 'both', the old summary's worst case: t gave 0.742 +- 0.616.
+    runs, epochs = make({0: 1.0, 1: 1.0, 2: 1.0},
+                        [(0, 0.6, [0.503, 1.0]), (1, 0.6, [0.513, 1.0]), (2, 0.6, [1.0, 1.0])])
+    row = pruning_summary(runs, epochs)["configurations"].iloc[0]
+    for metric, (low, high) in {"pruned_acc": (0, 1), "drop": (-1, 1), "final_acc": (0, 1),
+                                "recovery_epochs": (0, math.inf), "recovered": (0, 1), "safe": (0, 1)}.items():
+        assert low <= row[f"{metric}_low"] <= row[f"{metric}_high"] <= high, metric
+    assert 0.503 <= row["pruned_acc_low"] and row["pruned_acc_high"] <= 1.0
+
+
+def test_bootstrap_interval_is_within_the_observed_range_and_seeded():
+    values = [0.5, 0.51, 1.0, 0.7]
+    mean, low, high = bootstrap_ci(values)
+    assert min(values) <= low <= mean <= high <= max(values)
+    assert bootstrap_ci(values) == bootstrap_ci(values)
+    assert bootstrap_ci([0.3, 0.3]) == (0.3, 0.3, 0.3)
+    assert all(math.isnan(v) for v in bootstrap_ci([0.3])[1:])
+
+
+@pytest.mark.parametrize("k, n", [(0, 3), (1, 3), (3, 3), (7, 20)])
+def test_wilson_interval_matches_scipy(k, n):
+    expected = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+    assert wilson_interval(k, n) == pytest.approx((expected.low, expected.high))
 
 
 def test_mean_ci_matches_scipy_t_interval():
-    from scipy import stats
-
     values = [0.2, 0.4, 0.9, 0.3]
     mean, half = mean_ci(values)
     low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))

@@ -67,14 +67,17 @@ def test_results_summary_and_csv(tmp_path, capfd):
     assert "rnn_tanh" in capfd.readouterr().out
     assert cli("results", tmp_path, "--csv", tmp_path / "flat.csv") == 0
     df = pd.read_csv(tmp_path / "flat.csv")
-    expected = ["run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity", "phase", "epoch",
-                "train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params", "total_params", "seconds",
-                "status"]
+    expected = ["run_id", "study", "kind", "parent", "configuration", "cell", "dataset", "seed", "target",
+                "target_sparsity", "model_sparsity", "phase", "epoch", "train_loss", "train_acc", "test_loss",
+                "test_acc", "nonzero_params", "total_params", "seconds", "status", "finished"]
     assert set(expected) <= set(df.columns)
-    assert len(df) == 3 and (df["sparsity"] == 0).all()
+    assert len(df) == 3 and (df["target_sparsity"] == 0).all() and (df["model_sparsity"] == 0).all()
+    assert all(pd.Timestamp(t).tz is not None and "T" in t and t.endswith("Z") for t in df["finished"])
     assert cli("results", tmp_path, "--parquet", tmp_path / "flat.parquet") == 0
     from_parquet = pd.read_parquet(tmp_path / "flat.parquet")
-    pd.testing.assert_frame_equal(from_parquet[expected].astype(str), df[expected].astype(str))
+    same = [c for c in expected if c != "finished"]
+    pd.testing.assert_frame_equal(from_parquet[same].astype(str), df[same].astype(str))
+    assert (from_parquet["finished"].dt.floor("us") == pd.to_datetime(df["finished"])).all()
     assert from_parquet["test_acc"].tolist() == df["test_acc"].tolist()
 
 
@@ -186,15 +189,15 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     with Store(out, create=False) as store:
         runs = store.runs()
     assert sorted(runs["seed"].unique()) == [0, 1] and set(runs["cell"]) == {"rnn_relu"}
-    assert sorted(runs[runs["kind"] == "pruning"]["sparsity"]) == [0.5, 0.5, 1.0, 1.0]
+    assert sorted(runs[runs["kind"] == "pruning"]["target_sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     assert set(runs["study"]) == {"quick-pruning", "quick-structure"}
     assert (runs["status"] == "done").all() and (runs["kind"] == "structure").sum() == 2 * 2 * 6
     capfd.readouterr()
     assert cli("results", out, "--summary", "pruning", "--markdown", tmp_path / "summary.md") == 0
     text = capfd.readouterr().out
-    assert "maximum feasible sparsity" in text and "/2 " in text
+    assert "maximum sparsity per seed" in text and "/2 " in text
     markdown = (tmp_path / "summary.md").read_text()
-    assert markdown.count("| rnn_relu | magnitude | both | global | one_shot |") == 3  # 2 amounts + feasibility
+    assert markdown.count("| rnn_relu | both |") == 3 + 2  # 2 amounts, the curve's maximum sparsity, 2 by level
 
 
 @pytest.mark.parametrize(
@@ -220,12 +223,21 @@ def test_analyze_a_structure_study(tmp_path, capfd):
                       "model: {embedding_dim: 3}\ntraining: {epochs: 1}\nstructure: {graphs: 4, sizes: [5, 12]}\n")
     assert cli("run", config, "--out", tmp_path / "out") == 0
     capfd.readouterr()
-    assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--csv-dir", tmp_path / "tables") == 0
+    assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--csv-dir", tmp_path / "tables",
+               "--by", "dag_sources") == 0
     out = capfd.readouterr().out
     assert "rnn_tanh: correlation of graph properties" in out and "bayesian_ridge" in out
     table = pd.read_csv(tmp_path / "tables" / "structure_trials.csv")
     assert len(table) == 8 and {"test_acc", "dag_sources", "undirected_diameter"} <= set(table.columns)
     assert len(pd.read_csv(tmp_path / "tables" / "cv_r2_rnn_tanh.csv")) == 4
+    accuracy = pd.read_csv(tmp_path / "tables" / "accuracy.csv").set_index("generator")
+    for generator, group in table.groupby("generator"):
+        row = accuracy.loc[generator]
+        assert row["graphs"] == 4 and row["mean"] == pytest.approx(group["test_acc"].mean())
+        assert group["test_acc"].min() <= row["low"] <= row["high"] <= group["test_acc"].max()
+    by_sources = pd.read_csv(tmp_path / "tables" / "accuracy_by_dag_sources.csv")
+    assert by_sources["graphs"].sum() == 8
+    assert "unknown graph property 'nope'" in fail_line(capfd, "analyze", tmp_path / "out", "--by", "nope")
 
 
 def test_analyze_without_structure_trials(tmp_path, capfd):
@@ -318,7 +330,7 @@ def test_analyze_two_structure_studies_one_over_graph_files(tmp_path, capfd):
     mine = trials[trials["study"] == "mine"]
     assert sorted(mine["graph_file"]) == ["g1.json", "g2.json", "g3.json"] and set(mine["generator"]) == {"file"}
     assert (tmp_path / "tables" / "cv_r2_mine_gru.csv").exists()
-    assert (tmp_path / "tables.md").read_text().count("### ") == 4
+    assert (tmp_path / "tables.md").read_text().count("### ") == 5  # accuracy, then 2 per study
     assert cli("analyze", tmp_path / "out", "--repeats", "1", "--folds", "2", "--per-generator",
                "--csv-dir", tmp_path / "by_generator") == 0
     assert "gen, gru, barabasi_albert: correlation" in capfd.readouterr().out

@@ -6,8 +6,9 @@ from sparsernn.errors import InputError
 from sparsernn.store import DB_NAME, Store, check_output_dir
 
 CSV_COLUMNS = [
-    "run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity", "phase", "epoch",
-    "train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params", "total_params", "seconds", "status",
+    "run_id", "study", "kind", "parent", "configuration", "cell", "dataset", "seed", "target", "target_sparsity",
+    "model_sparsity", "phase", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "val_loss", "val_acc",
+    "nonzero_params", "total_params", "seconds", "status", "finished",
 ]
 
 
@@ -42,10 +43,11 @@ def test_epochs_flat_table_has_the_documented_columns_in_order(tmp_path):
         store.finish_run("a", "done", epochs=[epoch(0, 0.5), epoch(1, 0.9), epoch(0, 0.8, "retrain", drop=0.1)],
                          seconds=2.0)
         df = store.epochs()
-    assert set(CSV_COLUMNS) <= set(df.columns)
+    assert list(df.columns[:len(CSV_COLUMNS)]) == CSV_COLUMNS
     assert list(zip(df["phase"], df["epoch"])) == [("train", 0), ("train", 1), ("retrain", 0)]
     assert df["cell"].tolist() == ["gru"] * 3 and df["seed"].tolist() == [3] * 3
-    assert df["sparsity"].tolist() == [0.0] * 3  # dense
+    assert df["target_sparsity"].tolist() == [0.0] * 3 and df["model_sparsity"].tolist() == [0.0] * 3  # dense
+    assert str(df["finished"].dtype) == "datetime64[ns, UTC]"
     assert df["drop"].isna().tolist() == [True, True, False]  # extra metrics become columns
     assert (df["status"] == "done").all()
 
@@ -95,3 +97,21 @@ def test_check_output_dir(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="not a directory"):
         check_output_dir(tmp_path / "file")
+
+
+def test_runs_have_configuration_labels_that_ignore_only_the_seed(tmp_path):
+    with Store(tmp_path) as store:
+        store.add_runs([run("a", seed=0), run("b", seed=1), run("c", "gru", 0)])
+        runs = store.runs().set_index("run_id")
+    assert runs.loc["a", "configuration"] == runs.loc["b", "configuration"] != runs.loc["c", "configuration"]
+    assert runs.loc["a", "settings"] == runs.loc["c", "settings"]  # a study sweeps cells and seeds
+
+
+def test_model_sparsity_is_the_final_sparsity_artefact(tmp_path):
+    with Store(tmp_path) as store:
+        store.add_runs([{"run_id": "p", "study": "s", "kind": "pruning", "parent": None,
+                         "config": {"cell": "gru", "seed": 0, "target": "ih", "sparsity": 0.9}}])
+        store.finish_run("p", "done", artefacts=[{"kind": "sparsity", "name": "final",
+                                                  "data": {"layers.0.weight_ih_l0": 0.9, "overall": 0.3}}])
+        row = store.runs().iloc[0]
+    assert (row["target_sparsity"], row["model_sparsity"]) == (0.9, 0.3)

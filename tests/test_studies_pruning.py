@@ -74,7 +74,7 @@ def test_every_trial_finishes(one_shot):
 def test_amount_zero_starts_from_the_trained_base(one_shot):
     _, runs, epochs, _ = one_shot
     base = epochs[epochs["kind"] == "dense"]["test_acc"].iloc[-1]
-    zero = runs[(runs["kind"] == "pruning") & (runs["sparsity"] == 0.0)]["run_id"]
+    zero = runs[(runs["kind"] == "pruning") & (runs["target_sparsity"] == 0.0)]["run_id"]
     first = epochs[epochs["run_id"].isin(zero) & (epochs["epoch"] == 0)]["test_acc"]
     assert (first == base).all()
 
@@ -82,22 +82,22 @@ def test_amount_zero_starts_from_the_trained_base(one_shot):
 def test_actual_sparsity_is_the_amount_and_masks_stay_fixed(one_shot):
     out, runs, epochs, artefacts = one_shot
     retrain = epochs[epochs["phase"] == "retrain"]
-    assert (retrain["actual_sparsity"] == retrain["sparsity"]).all()
+    assert (retrain["actual_sparsity"] == retrain["target_sparsity"]).all()
     base = load_checkpoint(out / "checkpoints" / f"{runs.run_id[0]}.pt")[0]
     total = base.count_parameters().total
-    full = runs[(runs["target"] == "ih+hh+ho") & (runs["sparsity"] == 1.0)].run_id.item()
+    full = runs[(runs["target"] == "ih+hh+ho") & (runs["target_sparsity"] == 1.0)].run_id.item()
     mine = retrain[retrain["run_id"] == full]
     assert (mine["total_params"] == total).all()
     recurrent_and_readout = sum(w.numel() for n, w in base.named_parameters() if n.split(".")[-1].startswith("weight")
                                 and not n.startswith("embed"))
     assert mine["nonzero_params"].max() <= total - recurrent_and_readout
     sparsity = artefacts[(artefacts["run_id"] == full) & (artefacts["kind"] == "sparsity")]["data"].item()
-    assert sparsity["overall"] == 1.0
+    assert sparsity["overall"] == 1.0 == runs.set_index("run_id").loc[full, "model_sparsity"]
 
 
 def test_fully_pruned_model_predicts_a_constant(one_shot):
     _, runs, epochs, _ = one_shot
-    full = runs[(runs["target"] == "ih+hh+ho") & (runs["sparsity"] == 1.0)].run_id.item()
+    full = runs[(runs["target"] == "ih+hh+ho") & (runs["target_sparsity"] == 1.0)].run_id.item()
     accs = epochs[epochs["run_id"] == full]["test_acc"]
     assert accs.notna().all() and set(accs.round(6)) == {0.5}  # balanced test set, one class predicted
 

@@ -6,10 +6,12 @@ line on stderr, ``sparsernn: error: ...``, and exit status 2; no traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -27,7 +29,9 @@ from .studies.trial import Trial
 from .store import FINISHED, STATUSES, Store
 
 DEFAULT_OUT = "sparsernn-results"
-console = Console(width=None if sys.stdout.isatty() else 200)  # logs and pipes get whole tables
+ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # exports' timestamps (UTC)
+# Logs and pipes get whole tables, unless COLUMNS says how wide they may be.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)
 
 
@@ -200,80 +204,163 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _columns(df, default: list[str], requested: str | None) -> list[str]:
+    """The columns to show: ``requested`` (comma-separated) or those of ``default`` present."""
+    if not requested:
+        return [c for c in default if c in df.columns]
+    names = [c.strip() for c in requested.split(",") if c.strip()]
+    unknown = [c for c in names if c not in df.columns]
+    if unknown:
+        raise InputError(f"--columns: unknown column {unknown[0]!r}; expected some of {', '.join(df.columns)}.")
+    return names
+
+
+HEADERS = {"configuration": "config"}  # shorter headers for the terminal; Markdown and CSV keep the names
+
+
+def _header(column: str) -> str:
+    return HEADERS.get(column, column.removesuffix("_seeds"))
+
+
 def _print_frame(df, title: str) -> None:
-    table = Table(title=title)
-    for column in df.columns:
-        table.add_column(str(column), justify="right" if df[column].dtype.kind in "fi" else "left")
-    for row in df.itertuples(index=False):
-        table.add_row(*map(_cell, row))
+    """A table that folds long cells instead of cutting them, so it stays readable (and
+    its headers distinct) in an 80-column terminal; ``*_seeds`` columns (per-seed values)
+    are headed by their metric's name."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+    cells = [[_cell(v) for v in df[column]] for column in df.columns]
+    for column, values in zip(df.columns, cells):
+        numeric = df[column].dtype.kind in "fi"
+        widest = max([len(_header(column)), *map(len, values)])
+        table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold",
+                         min_width=min(widest, 16))
+    for row in zip(*cells):
+        table.add_row(*row)
     console.print(table)
 
 
 def _markdown(df, title: str) -> str:
     lines = [f"### {title}", "", "| " + " | ".join(map(str, df.columns)) + " |",
              "|" + "|".join("---:" if df[c].dtype.kind in "fi" else "---" for c in df.columns) + "|"]
-    lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
-def _print_pruning_summary(runs, epochs, delta: float, markdown: str | None) -> None:
+def _read_runs(store: Store, study: str | None, where: str):
+    """The trials of ``study`` (or all), after warning about studies that mix settings."""
+    from .analysis import mixed_settings, select_study
+
+    runs = select_study(store.runs(), study, where)
+    for message in mixed_settings(runs):
+        err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    return runs
+
+
+PRUNING_COLUMNS = ["configuration", "cell", "criterion", "target", "scope", "schedule", "level", "pruned_acc_seeds",
+                   "final_acc_seeds", "recovery_epochs_seeds", "recovered"]
+MAX_SPARSITY_COLUMNS = ["curve", "cell", "criterion", "target", "scope", "schedule", "max_safe_sparsity_seeds",
+                        "max_feasible_sparsity_seeds"]
+SWEEP_KEYS = ("criterion", "scope", "schedule")  # shown only where a study varies them
+
+
+def _print_pruning_summary(runs, epochs, delta: float, markdown: str | None, columns: str | None) -> None:
     from .analysis import pruning_summary
 
     tables = pruning_summary(runs, epochs, delta=delta)
     if tables["configurations"].empty:
         raise InputError("No finished pruning trials to summarise.")
-    configs = tables["configurations"]
-    shown = ["cell", "criterion", "target", "scope", "schedule", "level", "seeds", "base_acc", "pruned_acc",
-             "pruned_acc_ci95", "drop", "drop_ci95", "recovery_epochs", "recovery_epochs_ci95", "recovered",
-             "final_acc"]
-    parts = [(configs[shown], f"pruning: accuracy right after pruning and recovery (delta={delta}, "
-                              "mean and 95% CI half-width over seeds)"),
-             (tables["max_feasible_sparsity"], f"maximum feasible sparsity (delta={delta})")]
+    parts = []
+    for study, configs in tables["configurations"].groupby("study", sort=False):
+        curves = tables["max_sparsity"][tables["max_sparsity"]["study"] == study]
+        fixed = [k for k in SWEEP_KEYS if configs[k].nunique() == 1]
+        described = ", ".join(f"{k} {configs[k].iloc[0]}" for k in fixed)
+        if not configs.duplicated(["cell", *SWEEP_KEYS, "target", "level"]).any():
+            fixed.append("configuration")  # each row's shown settings name its configuration
+        default = [c for c in PRUNING_COLUMNS if c not in fixed]
+        parts.append((configs[_columns(configs, default, columns)],
+                      f"{study}: accuracy right after pruning (pruned_acc) and after retraining (final_acc), "
+                      f"per seed; recovery epochs per seed (- never); {described}; delta={delta}"))
+        if not curves.empty:
+            if "configuration" in fixed:
+                fixed.append("curve")
+            default = [c for c in MAX_SPARSITY_COLUMNS if c not in fixed]
+            parts.append((curves[_columns(curves, default, None)],
+                          f"{study}: maximum sparsity per seed, safe (right after pruning) and feasible (after "
+                          f"retraining); delta={delta}"))
     for df, title in parts:
         _print_frame(df, title)
     if markdown:
-        Path(markdown).write_text("\n".join(_markdown(df, title) for df, title in parts), encoding="utf-8")
-        console.print(f"wrote {markdown}")
+        from .analysis.pruning import by_level
+
+        configs = tables["configurations"]
+        for column, what in (("pruned_acc_seeds", "right after pruning"), ("final_acc_seeds", "after retraining")):
+            pivot = by_level(configs, column)
+            fixed = [k for k in SWEEP_KEYS if pivot[k].nunique() == 1]
+            parts.append((pivot.drop(columns=fixed), f"test accuracy {what}, per seed, by level (columns: the "
+                                                     f"fraction of the targeted weights removed)"))
+        _write(markdown, "\n".join(_markdown(df, title) for df, title in parts))
+
+
+def _write(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status", "test_acc"]
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (run, epoch) here.")
+@click.option("--study", default=None, help="Only the trials of this study.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (trial, epoch) here.")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
               help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
 @click.option("--summary", type=click.Choice(["runs", "pruning"]), default="runs", show_default=True,
               help="Which summary to print.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
+@click.option("--columns", default=None, metavar="A,B,...",
+              help="The columns to show (default: a set that fits 80 columns); the trials table also has "
+                   "target, target_sparsity, model_sparsity, phase, epoch, params, seconds, dataset, settings.")
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the summary tables as Markdown.")
-def results(directory, csv_path, parquet_path, summary, delta, markdown) -> None:
-    """Summarise the runs stored in DIRECTORY, or export them as CSV or Parquet."""
+def results(directory, study, csv_path, parquet_path, summary, delta, columns, markdown) -> None:
+    """Summarise the trials stored in DIRECTORY, or export them as CSV or Parquet.
+
+    Trials are grouped by study and configuration (every setting but the seed), so
+    trials with different settings are never pooled as seeds.
+    """
     if parquet_path:
         try:
             import pyarrow  # noqa: F401  (pandas writes Parquet with it)
         except ImportError:
             raise InputError("--parquet needs pyarrow: pip install 'sparsernn[parquet]'.") from None
     with Store(directory, create=False) as store:
-        runs, epochs = store.runs(), store.epochs()
+        runs = _read_runs(store, study, repr(directory))
+        epochs = store.epochs()
+    epochs = epochs[epochs["run_id"].isin(runs["run_id"])]
     if csv_path or parquet_path:
-        for path, write in ((csv_path, epochs.to_csv), (parquet_path, epochs.to_parquet)):
+        for path, write in ((csv_path, lambda p: epochs.to_csv(p, index=False, date_format=ISO_TIME)),
+                            (parquet_path, lambda p: epochs.to_parquet(p, index=False))):
             if path:
-                write(path, index=False)
-                console.print(f"wrote {len(epochs)} rows to {path}")
+                write(path)
+                console.print(f"wrote {len(epochs)} rows to {path}", markup=False, highlight=False)
         return
     if summary == "pruning":
-        _print_pruning_summary(runs, epochs, delta, markdown)
+        _print_pruning_summary(runs, epochs, delta, markdown, columns)
         return
-    last = epochs.groupby("run_id").last()  # each run's final epoch row
-    table = runs.set_index("run_id")[["study", "kind", "cell", "dataset", "seed", "target", "sparsity", "status",
-                                      "seconds"]].join(last[["phase", "epoch", "test_acc"]])
+    last = epochs.groupby("run_id").last()  # each trial's final epoch row
+    table = runs.set_index("run_id")[["study", "kind", "cell", "dataset", "seed", "configuration", "settings",
+                                      "target", "target_sparsity", "model_sparsity", "status", "seconds"]]
+    table = table.join(last[["phase", "epoch", "test_acc"]])
     table["params"] = [f"{int(n)}/{int(t)}" if n == n else "-"
                        for n, t in zip(last["nonzero_params"].reindex(table.index),
                                        last["total_params"].reindex(table.index))]
     table["dataset"] = [Path(str(d)).name for d in table["dataset"]]
     table.index = table.index.str[:8]
-    _print_frame(table.reset_index().rename(columns={"run_id": "run", "params": "nonzero/total"}),
-                 f"runs in {directory}")
+    table = table.reset_index().rename(columns={"run_id": "run"})
+    shown = table[_columns(table, RUN_COLUMNS, columns)]
+    _print_frame(shown, f"trials in {directory}")
+    if markdown:
+        _write(markdown, _markdown(shown, f"trials in {directory}"))
 
 
 @cli.command()
@@ -285,20 +372,35 @@ def results(directory, csv_path, parquet_path, summary, delta, markdown) -> None
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the tables as Markdown.")
 @click.option("--per-generator", is_flag=True,
               help="Analyse each generator's graphs on their own (else all graphs of a cell together).")
-def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator) -> None:
-    """Correlate graph properties with accuracy and cross-validate regressions, per study and cell."""
-    from .analysis import TRIAL_COLUMNS, cross_validated_r2, property_correlations, structure_table
+@click.option("--by", "by", multiple=True, metavar="PROPERTY",
+              help="Also tabulate test accuracy per value of this graph property (e.g. dag_sources).")
+@click.option("--study", default=None, help="Only the trials of this study.")
+def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, by, study) -> None:
+    """Test accuracy per generator, correlations of graph properties with it, and
+    cross-validated regressions, per study and cell."""
+    from .analysis import TRIAL_COLUMNS, accuracy_summary, cross_validated_r2, property_correlations, structure_table
 
     with Store(directory, create=False) as store:
-        table = structure_table(store.runs(), store.epochs(), store.artefacts())
+        table = structure_table(_read_runs(store, study, repr(directory)), store.epochs(), store.artefacts())
     if table.empty:
         raise InputError(f"No finished structure trials in {directory!r} to analyse.")
     properties = [c for c in table.columns if c not in TRIAL_COLUMNS]
-    outputs, parts = {"structure_trials": table}, []
+    unknown = [p for p in by if p not in properties]
+    if unknown:
+        raise InputError(f"--by: unknown graph property {unknown[0]!r}; expected one of {', '.join(properties)}.")
     several = table["study"].nunique() > 1
-    keys = ["study", "cell", "generator"] if per_generator else ["study", "cell"]
-    for key, group in table.groupby(keys):
-        parts_of_name = list(key) if several else list(key[1:])
+    mixed = table.groupby("study")["settings"].nunique().max() > 1  # a study of several runs: keep them apart
+    head = (["study"] if several else []) + (["settings"] if mixed else [])
+    accuracy = accuracy_summary(table, head + ["cell", "generator"], seed=seed)
+    outputs = {"structure_trials": table, "accuracy": accuracy}
+    parts = [(accuracy, "test accuracy per cell and generator (mean with 95% bootstrap interval)")]
+    for prop in by:
+        per_value = accuracy_summary(table, head + ["cell", "generator", prop], seed=seed)
+        outputs[f"accuracy_by_{prop}"] = per_value
+        parts.append((per_value, f"test accuracy per cell, generator and {prop}"))
+    keys = ["study", "settings", "cell"] + (["generator"] if per_generator else [])
+    for key, group in table.groupby(keys, dropna=False):
+        parts_of_name = [str(k) for i, k in enumerate(key) if (i > 0 or several) and (i != 1 or mixed)]
         name, label = "_".join(parts_of_name), ", ".join(parts_of_name)
         n_splits = min(folds, len(group))
         correlations = property_correlations(group[properties], group["test_acc"])
@@ -321,10 +423,11 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator) -
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def status(directory) -> None:
+@click.option("--study", default=None, help="Only the trials of this study.")
+def status(directory, study) -> None:
     """Show how far the studies stored in DIRECTORY have got."""
     with Store(directory, create=False) as store:
-        runs = store.runs()
+        runs = _read_runs(store, study, repr(directory))
     if runs.empty:
         console.print(f"no runs in {directory}")
         return

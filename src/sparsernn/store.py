@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from .errors import InputError
+from .ids import configuration_id, settings_id
 
 DB_NAME = "results.sqlite"
 STATUSES = ("pending", "running", "done", "failed", "diverged")
@@ -243,20 +244,44 @@ class Store:
         return out
 
     def runs(self) -> pd.DataFrame:
-        """All runs, one row each, with the config's common fields as columns."""
+        """All trials, one row each, with the config's common fields as columns.
+
+        Besides the table's own columns (``created``, ``started`` and ``finished`` as
+        UTC timestamps): ``cell, dataset, seed, target``; ``target_sparsity``, the
+        fraction of the *targeted* weights a pruning trial removes (0 for dense trials);
+        ``model_sparsity``, the fraction of all maskable weights (every layer's
+        input-to-hidden and hidden-to-hidden matrices and the readout) masked when the
+        trial ended (0 for dense trials, missing where not recorded);
+        ``configuration``, the label of every setting but the seed
+        (:func:`~sparsernn.ids.configuration_id`: trials with one label are seeds of one
+        experiment), and ``settings``, the label of every setting the study does not
+        sweep (:func:`~sparsernn.ids.settings_id`).
+        """
         df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, rowid", self._conn)
         configs = [json.loads(c) for c in df["config"]]
-        for column in ("cell", "dataset", "seed", "target", "sparsity"):
+        for column in ("created", "started", "finished"):
+            df[column] = pd.to_datetime(df[column], unit="s", utc=True)
+        for column in ("cell", "dataset", "seed", "target"):
             df[column] = [_config_field(c, column) for c in configs]
-        df.loc[df["kind"] == "dense", "sparsity"] = 0.0  # a dense run prunes nothing
+        df["target_sparsity"] = [_config_field(c, "sparsity") for c in configs]
+        df.loc[df["kind"] == "dense", "target_sparsity"] = 0.0  # a dense trial prunes nothing
+        final = dict(self._conn.execute(
+            "SELECT run_id, json_extract(data, '$.overall') FROM artefacts WHERE kind='sparsity' AND name='final'"))
+        df["model_sparsity"] = [final.get(run_id, 0.0 if kind == "dense" else None)
+                                for run_id, kind in zip(df["run_id"], df["kind"])]
+        df["target_sparsity"] = df["target_sparsity"].astype(float)
+        df["model_sparsity"] = df["model_sparsity"].astype(float)
+        df["configuration"] = [configuration_id(k, c) for k, c in zip(df["kind"], configs)]
+        df["settings"] = [settings_id(k, c) for k, c in zip(df["kind"], configs)]
         return df
 
     def epochs(self) -> pd.DataFrame:
-        """One flat row per (run, phase, epoch), joined with the run's fields.
+        """One flat row per (trial, phase, epoch), joined with the trial's fields.
 
-        Columns: ``run_id, study, kind, cell, dataset, seed, target, sparsity, phase,
-        epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc,
-        nonzero_params, total_params, seconds, status`` and then any extra metrics.
+        Columns: ``run_id, study, kind, parent, configuration, cell, dataset, seed,
+        target, target_sparsity, model_sparsity, phase, epoch, train_loss, train_acc,
+        test_loss, test_acc, val_loss, val_acc, nonzero_params, total_params, seconds,
+        status, finished`` (see :meth:`runs`) and then any extra metrics.
         """
         runs = self.runs()
         runs["_order"] = range(len(runs))
@@ -264,10 +289,11 @@ class Store:
         extras = pd.DataFrame([json.loads(e) if isinstance(e, str) else {} for e in epochs.pop("extra")],
                               index=epochs.index)
         epochs = pd.concat([epochs, extras], axis=1)
-        keys = ["run_id", "study", "kind", "cell", "dataset", "seed", "target", "sparsity"]
-        df = runs[keys + ["status", "_order"]].merge(epochs, on="run_id", how="inner")
-        df = df.sort_values(["_order", "_row"])  # rows in the order each run made them
-        columns = keys + ["phase", "epoch", *EPOCH_METRICS, "status"]
+        keys = ["run_id", "study", "kind", "parent", "configuration", "cell", "dataset", "seed", "target",
+                "target_sparsity", "model_sparsity"]
+        df = runs[keys + ["status", "finished", "_order"]].merge(epochs, on="run_id", how="inner")
+        df = df.sort_values(["_order", "_row"])  # rows in the order each trial made them
+        columns = keys + ["phase", "epoch", *EPOCH_METRICS, "status", "finished"]
         return df[columns + [c for c in extras.columns if c not in columns]].reset_index(drop=True)
 
     def artefacts(self, kind: str | None = None) -> pd.DataFrame:

@@ -1,95 +1,173 @@
-"""Metrics of a pruning study, per configuration and over seeds.
+"""Metrics of a pruning study, per configuration, with every seed shown.
 
-For each pruning trial, against its dense base (the ``parent``'s final test accuracy):
+Each metric is defined once, here; the docs quote these definitions. For a pruning
+trial whose dense base (its ``parent``) ended with test accuracy ``base_acc``, and a
+tolerance ``delta`` (default 0.01):
 
-- **drop**: base accuracy minus the accuracy right after pruning (retraining epoch 0);
-- **recovery epochs**: the first retraining epoch whose test accuracy is within
-  ``delta`` of the base (0 if pruning cost nothing; missing -- "never" -- if no epoch
-  gets there);
-- **feasible**: the trial recovered at some retraining epoch.
+- **pruned_acc**: test accuracy right after pruning, before any retraining (retraining
+  epoch 0; for the gradual schedule, which prunes during retraining, this is the base).
+- **drop**: ``base_acc - pruned_acc``.
+- **final_acc**: test accuracy after the last retraining epoch.
+- **safe**: ``pruned_acc >= base_acc - delta`` -- pruning cost nothing before
+  retraining (the reference thesis's measure of safe pruning).
+- **recovery_epochs**: the first retraining epoch ``e >= 1`` whose test accuracy is
+  ``>= base_acc - delta``; missing ("never") if no epoch gets there. Epoch 0 never
+  counts: a trial that was safe still needs one retraining epoch at that level to count
+  as recovered.
+- **recovered**: ``recovery_epochs`` is not missing.
+- **max_safe_sparsity** of a seed: the largest level whose trial is safe (0 if none).
+- **max_feasible_sparsity** of a seed: the largest level whose trial recovered (0 if none).
+- **model_sparsity**: the fraction of all maskable weights (input-to-hidden,
+  hidden-to-hidden and readout matrices) masked when the trial ended, next to the
+  level, which is the fraction of the *targeted* weights.
 
-Per configuration (cell, criterion, target, scope, schedule, amount or threshold) these
-are reported as means with 95 % confidence intervals over seeds, and the **maximum
-feasible sparsity** of a (cell, criterion, target, scope, schedule) is, per seed, the
-largest amount that is feasible (0 if none), then averaged over seeds.
+Trials are grouped by study and by **configuration** (every setting but the seed,
+:func:`~sparsernn.ids.configuration_id`), so trials that differ in anything else --
+learning rate, epochs, data -- are never pooled as seeds. Over the seeds of a
+configuration each metric is reported as its mean, a 95 % percentile-bootstrap
+interval of the mean (:func:`~sparsernn.analysis.stats.bootstrap_ci`, inside the
+observed range) and the per-seed values; proportions ("k/n recovered") with a Wilson
+interval; maximum sparsities, which are read off the grid of levels, as per-seed levels
+with their median, minimum and maximum.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
 
-from .stats import mean_ci
+from ..ids import configuration_id
+from .stats import bootstrap_ci, per_seed, wilson_interval
 
 CONFIG_KEYS = ["cell", "criterion", "target", "scope", "schedule"]
+METRICS = ("base_acc", "pruned_acc", "drop", "final_acc", "recovery_epochs", "model_sparsity")
+_LEVEL_PATHS = ("seed", "sparsity", "pruning.amount", "pruning.threshold")
 
 
 def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01) -> pd.DataFrame:
-    """One row per finished pruning trial with its base accuracy and recovery metrics."""
+    """One row per finished pruning trial with its base accuracy and the metrics above.
+
+    Columns: ``run_id, study, configuration, curve`` (the configuration without the
+    level: the trials of one sparsity curve), ``cell, seed, criterion, target, scope,
+    schedule, amount, threshold, level`` (the amount, or the threshold for the threshold
+    criterion), ``base_acc, pruned_acc, drop, final_acc, safe, recovery_epochs,
+    recovered, model_sparsity``.
+    """
     final_train = epochs[epochs["phase"] == "train"].groupby("run_id")["test_acc"].last()
     retrain = epochs[epochs["phase"] == "retrain"]
     rows = []
     for run in runs[(runs["kind"] == "pruning") & (runs["status"] == "done")].itertuples():
-        spec = json.loads(run.config)["pruning"]
+        config = json.loads(run.config)
+        spec = config["pruning"]
         mine = retrain[retrain["run_id"] == run.run_id].sort_values("epoch")
         if run.parent not in final_train.index or mine.empty:
             continue
         base = float(final_train[run.parent])
-        within = mine[mine["test_acc"] >= base - delta - 1e-12]
+        pruned = float(mine["test_acc"].iloc[0])
+        later = mine[(mine["epoch"] >= 1) & (mine["test_acc"] >= base - delta - 1e-12)]
         rows.append({
-            "run_id": run.run_id, "cell": run.cell, "seed": run.seed,
+            "run_id": run.run_id, "study": getattr(run, "study", None),
+            "configuration": configuration_id("pruning", config),
+            "curve": configuration_id("pruning", config, ignore=_LEVEL_PATHS),
+            "cell": run.cell, "seed": run.seed,
             **{k: spec[k] for k in ("criterion", "target", "scope", "schedule", "amount", "threshold")},
             "base_acc": base,
-            "pruned_acc": float(mine["test_acc"].iloc[0]),
-            "drop": base - float(mine["test_acc"].iloc[0]),
+            "pruned_acc": pruned,
+            "drop": base - pruned,
             "final_acc": float(mine["test_acc"].iloc[-1]),
-            "recovery_epochs": float(within["epoch"].iloc[0]) if len(within) else np.nan,
-            "actual_sparsity": float(mine["actual_sparsity"].iloc[-1]) if "actual_sparsity" in mine else np.nan,
+            "safe": pruned >= base - delta - 1e-12,
+            "recovery_epochs": float(later["epoch"].iloc[0]) if len(later) else np.nan,
+            "model_sparsity": float(getattr(run, "model_sparsity", math.nan)),
         })
     df = pd.DataFrame(rows)
     if not df.empty:
-        df["feasible"] = df["recovery_epochs"].notna()
+        df["recovered"] = df["recovery_epochs"].notna()
         df["level"] = df["amount"].where(df["criterion"] != "threshold", df["threshold"])
     return df
 
 
-def _with_ci(group: pd.DataFrame, column: str) -> dict:
-    mean, half = mean_ci(group[column])
-    return {column: mean, f"{column}_ci95": half}
+def _metric(group: pd.DataFrame, column: str, seed: int) -> dict:
+    values = group[column].tolist()
+    finite = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+    mean, low, high = bootstrap_ci(finite, seed=seed)
+    return {column: mean, f"{column}_low": low, f"{column}_high": high, f"{column}_seeds": per_seed(values)}
 
 
-def pruning_summary(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01) -> dict[str, pd.DataFrame]:
-    """The pruning study's tables: ``"configurations"`` and ``"max_feasible_sparsity"``.
+def _proportion(group: pd.DataFrame, column: str) -> dict:
+    k, n = int(group[column].sum()), len(group)
+    low, high = wilson_interval(k, n)
+    return {column: f"{k}/{n}", f"{column}_low": low, f"{column}_high": high}
 
-    ``configurations`` has one row per (cell, criterion, target, scope, schedule, level)
-    -- level is the amount, or the threshold for the threshold criterion -- with the
-    number of seeds, mean and 95 % CI of base accuracy, accuracy right after pruning,
-    drop and final accuracy, the mean and CI of recovery epochs over the seeds that
-    recovered, and ``recovered`` as "k/n". ``max_feasible_sparsity`` has one row per
-    (cell, criterion, target, scope, schedule) of an amount-based criterion.
+
+def _max_level(group: pd.DataFrame, column: str) -> float:
+    hits = group.loc[group[column].astype(bool), "amount"]
+    return float(hits.max()) if len(hits) else 0.0
+
+
+def pruning_summary(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01,
+                    seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The pruning study's tables: ``"configurations"`` and ``"max_sparsity"``.
+
+    ``configurations`` has one row per (study, configuration), with the configuration's
+    cell, criterion, target, scope, schedule and level, the number of seeds, and for
+    each of ``base_acc, pruned_acc, drop, final_acc, recovery_epochs, model_sparsity``
+    the mean over seeds, ``*_low``/``*_high`` (95 % bootstrap interval of the mean,
+    seeded by ``seed``) and ``*_seeds`` (the per-seed values in seed order;
+    ``recovery_epochs`` shows ``-`` for a seed that never recovered, and its mean is
+    over the seeds that did); ``safe`` and ``recovered`` as "k/n" with Wilson intervals
+    ``*_low``/``*_high``.
+
+    ``max_sparsity`` has one row per (study, curve) of an amount-based criterion: the
+    per-seed ``max_safe_sparsity`` and ``max_feasible_sparsity`` (``*_seeds``) with
+    their median, minimum and maximum over seeds.
     """
     trials = pruning_trials(runs, epochs, delta=delta)
     if trials.empty:
-        return {"configurations": pd.DataFrame(), "max_feasible_sparsity": pd.DataFrame()}
-    keys = CONFIG_KEYS + ["level"]
-    trials = trials.fillna({"scope": "-"})
+        return {"configurations": pd.DataFrame(), "max_sparsity": pd.DataFrame()}
+    trials = trials.fillna({"scope": "-"}).sort_values("seed")
+    keys = ["study", "configuration"]
+    shown = CONFIG_KEYS + ["level"]
     configs = []
-    for key, group in trials.groupby(keys, sort=True, dropna=False):
-        row = dict(zip(keys, key), seeds=len(group))
-        for column in ("base_acc", "pruned_acc", "drop", "final_acc", "recovery_epochs", "actual_sparsity"):
-            row.update(_with_ci(group, column))
-        row["recovered"] = f"{int(group['feasible'].sum())}/{len(group)}"
+    for (study, configuration), group in trials.groupby(keys, sort=False, dropna=False):
+        row = {"study": study, "configuration": configuration, **group.iloc[0][shown].to_dict(),
+               "seeds": len(group), "seed_list": " ".join(map(str, group["seed"]))}
+        for column in METRICS:
+            row.update(_metric(group, column, seed))
+        row.update(_proportion(group, "safe"))
+        row.update(_proportion(group, "recovered"))
         configs.append(row)
-    feasible = []
+    configs = pd.DataFrame(configs).sort_values(["study"] + shown, kind="stable").reset_index(drop=True)
+    curves = []
     by_amount = trials[trials["criterion"] != "threshold"]
-    for key, group in by_amount.groupby(CONFIG_KEYS, sort=True):
-        per_seed = group.groupby("seed").apply(
-            lambda g: float(g.loc[g["feasible"], "amount"].max()) if g["feasible"].any() else 0.0,
-            include_groups=False,
-        )
-        mean, half = mean_ci(per_seed)
-        feasible.append(dict(zip(CONFIG_KEYS, key), seeds=len(per_seed), max_feasible_sparsity=mean,
-                             max_feasible_sparsity_ci95=half))
-    return {"configurations": pd.DataFrame(configs), "max_feasible_sparsity": pd.DataFrame(feasible)}
+    for (study, curve), group in by_amount.groupby(["study", "curve"], sort=False, dropna=False):
+        row = {"study": study, "curve": curve, **group.iloc[0][CONFIG_KEYS].to_dict()}
+        seeds = sorted(group["seed"].unique())
+        row["seeds"] = len(seeds)
+        for column, name in (("safe", "max_safe_sparsity"), ("recovered", "max_feasible_sparsity")):
+            levels = [_max_level(group[group["seed"] == s], column) for s in seeds]
+            row.update({f"{name}_seeds": per_seed(levels), f"{name}_median": float(np.median(levels)),
+                        f"{name}_min": min(levels), f"{name}_max": max(levels)})
+        curves.append(row)
+    curves = pd.DataFrame(curves).sort_values(["study"] + CONFIG_KEYS, kind="stable").reset_index(drop=True)
+    return {"configurations": configs, "max_sparsity": curves}
+
+
+def by_level(configurations: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``configurations`` (from :func:`pruning_summary`) with one row per sparsity curve
+    and one column per level, each cell holding ``column`` (e.g. ``"pruned_acc_seeds"``).
+
+    Examples
+    --------
+    >>> configs = pd.DataFrame({"study": ["s", "s"], "cell": ["gru", "gru"], "criterion": ["magnitude"] * 2,
+    ...                         "target": ["both"] * 2, "scope": ["global"] * 2, "schedule": ["one_shot"] * 2,
+    ...                         "level": [0.5, 0.9], "pruned_acc_seeds": ["1 1", "0.5 0.62"]})
+    >>> by_level(configs, "pruned_acc_seeds").values.tolist()
+    [['s', 'gru', 'magnitude', 'both', 'global', 'one_shot', '1 1', '0.5 0.62']]
+    """
+    keys = ["study"] + CONFIG_KEYS
+    table = configurations.pivot_table(index=keys, columns="level", values=column, aggfunc="first", sort=True)
+    table.columns = [f"{level:g}" for level in table.columns]
+    return table.reset_index().rename_axis(columns=None)

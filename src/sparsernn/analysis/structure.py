@@ -26,6 +26,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
+from ..graphs import PROPERTIES
+from .stats import bootstrap_ci
 
 REGRESSORS = ("bayesian_ridge", "random_forest", "adaboost", "gradient_boosting")
 
@@ -89,12 +91,13 @@ def property_correlations(X: pd.DataFrame, y) -> pd.DataFrame:
 
 
 #: the columns of :func:`structure_table` that describe a trial rather than its graph
-TRIAL_COLUMNS = ("run_id", "study", "cell", "generator", "graph_seed", "graph_file", "seed", "test_acc")
+TRIAL_COLUMNS = ("run_id", "study", "settings", "cell", "generator", "graph_seed", "graph_file", "seed", "test_acc")
 
 
 def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame) -> pd.DataFrame:
-    """One row per finished structure trial: its settings (:data:`TRIAL_COLUMNS`), final
-    test accuracy and graph properties. A graph from a file has generator ``"file"``, no
+    """One row per finished structure trial: its settings (:data:`TRIAL_COLUMNS`; ``settings``
+    labels everything but the cell, seed and graph, :func:`~sparsernn.ids.settings_id`),
+    final test accuracy and graph properties. A graph from a file has generator ``"file"``, no
     graph seed, and its file name in ``graph_file``."""
     import json
 
@@ -105,10 +108,34 @@ def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.Data
     for run in done.itertuples():
         graph = json.loads(run.config)["graph"]
         if run.run_id in props.index and run.run_id in final.index:
-            rows.append({"run_id": run.run_id, "study": run.study, "cell": run.cell,
+            rows.append({"run_id": run.run_id, "study": run.study, "settings": getattr(run, "settings", None),
+                         "cell": run.cell,
                          "generator": graph.get("generator", "file"), "graph_seed": graph.get("graph_seed"),
                          "graph_file": graph.get("name"), "seed": run.seed,
-                         "test_acc": float(final[run.run_id]), **props[run.run_id]})
+                         "test_acc": float(final[run.run_id]),
+                         **{name: props[run.run_id][name] for name in PROPERTIES if name in props[run.run_id]}})
+    return pd.DataFrame(rows)
+
+
+def accuracy_summary(table: pd.DataFrame, keys: list[str], *, seed: int = 0) -> pd.DataFrame:
+    """Test accuracy of the trials of :func:`structure_table` per group of ``keys``.
+
+    Columns: ``keys``, then ``graphs`` (trials in the group), ``mean`` with ``low`` and
+    ``high`` (95 % percentile-bootstrap interval of the mean,
+    :func:`~sparsernn.analysis.stats.bootstrap_ci`), ``median``, ``min`` and ``max``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"cell": ["gru"] * 3, "test_acc": [0.5, 0.75, 1.0]})
+    >>> accuracy_summary(table, ["cell"])[["cell", "graphs", "mean", "median", "min"]].values.tolist()
+    [['gru', 3, 0.75, 0.75, 0.5]]
+    """
+    rows = []
+    for key, group in table.groupby(keys, sort=True, dropna=False):
+        acc = group["test_acc"]
+        mean, low, high = bootstrap_ci(acc, seed=seed)
+        rows.append({**dict(zip(keys, key)), "graphs": len(group), "mean": mean, "low": low, "high": high,
+                     "median": float(acc.median()), "min": float(acc.min()), "max": float(acc.max())})
     return pd.DataFrame(rows)
 
 

@@ -69,6 +69,11 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int | np.random.Generator)
     return graph
 
 
+def _check_barabasi_albert(n: object, m: object, func: str) -> tuple[int, int]:
+    n = check_int(n, "n", func, minimum=2)
+    return n, check_int(m, "m", func, minimum=1, maximum=n - 1)
+
+
 def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Graph:
     """Return a Barabási–Albert preferential-attachment graph on nodes ``0..n-1``,
     grown from ``m`` unconnected vertices (networkx 2.x's algorithm).
@@ -112,8 +117,7 @@ def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Gr
     True
     """
     func = "barabasi_albert"
-    n = check_int(n, "n", func, minimum=2)
-    m = check_int(m, "m", func, minimum=1, maximum=n - 1)
+    n, m = _check_barabasi_albert(n, m, func)
     rng = np.random.default_rng(networkx_seed(seed, func))
     graph = nx.empty_graph(n)
     targets = list(range(m))
@@ -163,8 +167,7 @@ def barabasi_albert_star(n: int, m: int, *, seed: int | np.random.Generator) -> 
     (True, [1, 2])
     """
     func = "barabasi_albert_star"
-    n = check_int(n, "n", func, minimum=2)
-    m = check_int(m, "m", func, minimum=1, maximum=n - 1)
+    n, m = _check_barabasi_albert(n, m, func)
     graph = nx.barabasi_albert_graph(n, m, seed=networkx_seed(seed, func), initial_graph=nx.star_graph(m))
     graph.graph.update(generator=func, n=n, m=m)
     return graph

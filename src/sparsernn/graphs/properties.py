@@ -11,9 +11,15 @@ name says which view of it is measured:
 Distance-based properties (diameter, average shortest path length, eccentricity) are
 undefined on a disconnected graph; they are computed on the largest connected
 component of the undirected view (the first one in node order on a tie). A
-``*_mean``/``*_var``/``*_std`` triple summarises a per-node (or per-edge) value by
-its mean, population variance (``ddof=0``) and standard deviation; over an empty set
-(no edges) all three are 0.0. Centralities use networkx's defaults (normalised).
+``*_mean``/``*_var`` pair summarises a per-node (or per-edge) value by its mean and
+population variance (``ddof=0``); over an empty set (no edges) both are 0.0.
+Centralities use networkx's defaults (normalised).
+
+No property repeats another: on a DAG the mean out-degree equals the mean in-degree
+and the mean total degree is twice it, so only :func:`dag_in_degree_mean` is kept; a
+standard deviation is the square root of its variance (the same ranking, the same
+splits for a tree), so only the variances are kept. Duplicates would only inflate the
+multiple-testing correction and split importances between copies.
 
 :func:`graph_properties` returns them all as a flat dict of floats.
 
@@ -105,11 +111,6 @@ def dag_layer_width_var(dag: nx.DiGraph) -> float:
     return _stats(len(layer) for layer in layers(dag))[1]
 
 
-def dag_layer_width_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the number of nodes per layer."""
-    return _stats(len(layer) for layer in layers(dag))[2]
-
-
 def dag_layer_width_max(dag: nx.DiGraph) -> int:
     """Largest number of nodes in one layer."""
     return max(len(layer) for layer in layers(dag))
@@ -157,11 +158,6 @@ def undirected_eccentricity_var(dag: nx.DiGraph) -> float:
     return _stats(nx.eccentricity(_largest_component(dag)).values())[1]
 
 
-def undirected_eccentricity_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the eccentricity in the largest component of the undirected view."""
-    return _stats(nx.eccentricity(_largest_component(dag)).values())[2]
-
-
 # --- degrees -----------------------------------------------------------------------------
 
 def _in_degrees(dag: nx.DiGraph) -> list[int]:
@@ -177,7 +173,7 @@ def _degrees(dag: nx.DiGraph) -> list[int]:
 
 
 def dag_in_degree_mean(dag: nx.DiGraph) -> float:
-    """Mean in-degree (inputs per unit), ``m / n``."""
+    """Mean in-degree (inputs per unit), ``m / n``: also the mean out-degree, and half the mean total degree."""
     return _stats(_in_degrees(dag))[0]
 
 
@@ -186,39 +182,14 @@ def dag_in_degree_var(dag: nx.DiGraph) -> float:
     return _stats(_in_degrees(dag))[1]
 
 
-def dag_in_degree_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the in-degree."""
-    return _stats(_in_degrees(dag))[2]
-
-
-def dag_out_degree_mean(dag: nx.DiGraph) -> float:
-    """Mean out-degree (outputs per unit), ``m / n``."""
-    return _stats(_out_degrees(dag))[0]
-
-
 def dag_out_degree_var(dag: nx.DiGraph) -> float:
     """Variance of the out-degree."""
     return _stats(_out_degrees(dag))[1]
 
 
-def dag_out_degree_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the out-degree."""
-    return _stats(_out_degrees(dag))[2]
-
-
-def dag_degree_mean(dag: nx.DiGraph) -> float:
-    """Mean total degree (in + out, the undirected degree), ``2 m / n``."""
-    return _stats(_degrees(dag))[0]
-
-
 def dag_degree_var(dag: nx.DiGraph) -> float:
     """Variance of the total degree."""
     return _stats(_degrees(dag))[1]
-
-
-def dag_degree_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the total degree."""
-    return _stats(_degrees(dag))[2]
 
 
 # --- centralities (directed) -------------------------------------------------------------
@@ -245,11 +216,6 @@ def dag_closeness_var(dag: nx.DiGraph) -> float:
     return _stats(_closeness(dag))[1]
 
 
-def dag_closeness_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the closeness centrality on the DAG."""
-    return _stats(_closeness(dag))[2]
-
-
 def dag_betweenness_mean(dag: nx.DiGraph) -> float:
     """Mean node betweenness centrality on the DAG (directed paths, normalised)."""
     return _stats(_betweenness(dag))[0]
@@ -260,11 +226,6 @@ def dag_betweenness_var(dag: nx.DiGraph) -> float:
     return _stats(_betweenness(dag))[1]
 
 
-def dag_betweenness_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the node betweenness centrality on the DAG."""
-    return _stats(_betweenness(dag))[2]
-
-
 def dag_edge_betweenness_mean(dag: nx.DiGraph) -> float:
     """Mean edge betweenness centrality on the DAG (directed paths, normalised; 0 with no edges)."""
     return _stats(_edge_betweenness(dag))[0]
@@ -273,11 +234,6 @@ def dag_edge_betweenness_mean(dag: nx.DiGraph) -> float:
 def dag_edge_betweenness_var(dag: nx.DiGraph) -> float:
     """Variance of the edge betweenness centrality on the DAG."""
     return _stats(_edge_betweenness(dag))[1]
-
-
-def dag_edge_betweenness_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the edge betweenness centrality on the DAG."""
-    return _stats(_edge_betweenness(dag))[2]
 
 
 # --- clustering (undirected view) ----------------------------------------------------------
@@ -292,26 +248,18 @@ def undirected_clustering_var(dag: nx.DiGraph) -> float:
     return _stats(nx.clustering(_undirected(dag)).values())[1]
 
 
-def undirected_clustering_std(dag: nx.DiGraph) -> float:
-    """Standard deviation of the local clustering coefficient of the undirected view."""
-    return _stats(nx.clustering(_undirected(dag)).values())[2]
-
-
 PROPERTIES: dict[str, Callable[[nx.DiGraph], float]] = {
     f.__name__: f
     for f in (
         dag_nodes, dag_edges, dag_density, dag_sources, dag_sinks,
-        dag_layer_count, dag_layer_width_mean, dag_layer_width_var, dag_layer_width_std,
-        dag_layer_width_max, dag_skip_edge_fraction, dag_skip_edge_mean_length, dag_edge_mean_length,
+        dag_layer_count, dag_layer_width_mean, dag_layer_width_var, dag_layer_width_max, dag_skip_edge_fraction, dag_skip_edge_mean_length, dag_edge_mean_length,
         undirected_diameter, undirected_average_shortest_path_length,
-        undirected_eccentricity_mean, undirected_eccentricity_var, undirected_eccentricity_std,
-        dag_in_degree_mean, dag_in_degree_var, dag_in_degree_std,
-        dag_out_degree_mean, dag_out_degree_var, dag_out_degree_std,
-        dag_degree_mean, dag_degree_var, dag_degree_std,
-        dag_closeness_mean, dag_closeness_var, dag_closeness_std,
-        dag_betweenness_mean, dag_betweenness_var, dag_betweenness_std,
-        dag_edge_betweenness_mean, dag_edge_betweenness_var, dag_edge_betweenness_std,
-        undirected_clustering_mean, undirected_clustering_var, undirected_clustering_std,
+        undirected_eccentricity_mean, undirected_eccentricity_var,
+        dag_in_degree_mean, dag_in_degree_var, dag_out_degree_var, dag_degree_var,
+        dag_closeness_mean, dag_closeness_var,
+        dag_betweenness_mean, dag_betweenness_var,
+        dag_edge_betweenness_mean, dag_edge_betweenness_var,
+        undirected_clustering_mean, undirected_clustering_var,
     )
 }
 """Every property function by name, in the key order of :func:`graph_properties`."""
@@ -327,7 +275,7 @@ def graph_properties(dag: nx.DiGraph) -> dict[str, float]:
     --------
     >>> props = graph_properties(nx.DiGraph([(0, 1), (1, 2)]))
     >>> len(props), props["dag_layer_count"], props["dag_sources"]
-    (39, 3.0, 1.0)
+    (28, 3.0, 1.0)
     """
     check_dag(dag, "graph_properties")
     return {name: float(f(dag)) for name, f in PROPERTIES.items()}

@@ -7,15 +7,11 @@ the same trials (and skips the finished ones).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
+from ..ids import configuration_id, content_id
 
-def content_id(content: dict) -> str:
-    """A stable 16-hex-digit id for a JSON-serialisable mapping."""
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+__all__ = ["Trial", "configuration_id", "content_id"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +26,11 @@ class Trial:
     @property
     def id(self) -> str:
         return content_id({"study": self.study, "kind": self.kind, "parent": self.parent, **self.config})
+
+    @property
+    def configuration(self) -> str:
+        """The label of this trial's settings except its seed (:func:`~sparsernn.ids.configuration_id`)."""
+        return configuration_id(self.kind, self.config)
 
     @property
     def seed(self) -> int:
