@@ -17,9 +17,10 @@ time, with everything else equal (model class, loss, initialisation, data order,
     by corrupting positives, so negatives have the positives' lengths). ``thesis``: the
     thesis's own 25,000 strings (its ``train_data.csv`` + ``test_data.csv``, re-split
     75/25 with the seed), whose negatives are shorter than its positives and whose
-    foreign-letter negatives come from a second automaton. ``thesis_reber_letters``
-    (``--data``, a follow-up): the thesis's 5,500 negatives made of Reber letters only and
-    5,500 of its positives.
+    foreign-letter negatives come from a second automaton. Follow-ups (``--data``):
+    ``thesis_reber_letters``, the thesis's 5,500 negatives made of Reber letters only and
+    5,500 of its positives; ``toolkit_thesis``, ``reber`` with the toolkit's generator of
+    the thesis's negatives (``negatives: thesis``, the thesis preset's data).
 
 The bases are pruned after 2, 5 and ``--epochs`` epochs, so training length is a third
 (observed, not crossed) factor. Writes one CSV row per (data, readout, seed, epoch,
@@ -93,6 +94,9 @@ def thesis_csv(directory: Path, reber_letters_only: bool = False) -> Path:
 def load(data: str, seed: int, thesis: Path | None):
     if data.startswith("thesis"):
         return load_dataset(thesis_csv(thesis, data == "thesis_reber_letters"), seed=derive_seed(seed, "data"))
+    if data == "toolkit_thesis":  # the toolkit's generator of the thesis's negatives
+        return load_dataset("reber", seed=derive_seed(seed, "data"), num_strings=25_000, min_length=11,
+                            negatives="thesis")
     return load_dataset("reber", seed=derive_seed(seed, "data"), num_strings=25_000, min_length=11,
                         negatives="mixed", foreign_fraction=0.56)
 
@@ -143,7 +147,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--data", nargs="+", default=["toolkit", "thesis"],
-                        choices=["toolkit", "thesis", "thesis_reber_letters"])
+                        choices=["toolkit", "thesis", "thesis_reber_letters", "toolkit_thesis"])
     parser.add_argument("--readouts", nargs="+", default=["packed", "padded"], choices=["packed", "padded"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)

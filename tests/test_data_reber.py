@@ -378,7 +378,7 @@ def test_reber_dataset_foreign_and_mixed_negatives():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(negatives="x"),
-     "The 'negatives' parameter of reber_dataset must be one of 'grammar', 'foreign', 'mixed'; got 'x'."),
+     "The 'negatives' parameter of reber_dataset must be one of 'grammar', 'foreign', 'mixed', 'thesis'; got 'x'."),
     (dict(num_strings=1), "'num_strings' parameter of reber_dataset must be an int >= 2; got 1"),
     (dict(num_strings=True), "'num_strings' parameter"),
     (dict(min_length=0), "'min_length' parameter of reber_dataset must be an int >= 1"),
@@ -420,3 +420,68 @@ def test_default_embedded_reber_dataset():
     assert embedded_reber_dataset(200, seed=5) != embedded_reber_dataset(200, seed=6)
     with pytest.raises(InputError, match="'negatives' parameter of embedded_reber_dataset"):
         embedded_reber_dataset(negatives="both", seed=0)
+
+
+# --------------------------------------------------------------------------- thesis negatives
+
+def _block_of(s):
+    """The thesis block whose letters spell ``s`` (a walk of the automaton), or None."""
+    from sparsernn.data import reber as R
+
+    for name, _, letters in R._THESIS_BLOCKS:
+        step = {}
+        for (state, nxt), c in letters.items():
+            step.setdefault(state, {})[c] = nxt
+        state = 0
+        for c in s[1:-1]:
+            state = step.get(state, {}).get(c)
+            if state is None:
+                break
+        if s[0] == "B" and s[-1] == "E" and state == R._END:
+            return name
+    return None
+
+
+def test_thesis_negatives_have_the_thesis_mix_and_blocks():
+    negatives = make_negatives([], 12_500, kind="thesis", seed=0)
+    assert len(set(negatives)) == 12_500 and not any(is_reber(s) for s in negatives)
+    foreign = [s for s in negatives if set(s) - set(REBER_ALPHABET)]
+    assert len(foreign) == 7_000  # as in the thesis's reber_sequences.csv: 5,500 + 7,000
+    blocks = [_block_of(s) for s in negatives]
+    counts = {name: blocks.count(name) for name in set(blocks)}
+    # F2 and F3 spell the walks that avoid two states alike, so a few may count as either
+    assert abs(counts["R1"] - 1500) + abs(counts["R3"] - 500) + abs(counts["F1"] - 2000) == 0
+    assert counts.get(None, 0) == 0 and abs(counts["F2"] + counts["F3"] - 3500) == 0
+
+
+def test_thesis_negatives_respell_walks_by_hand():
+    from sparsernn.data import reber as R
+
+    # BTXSE walks 0 -T-> 1 -X-> 2 -S-> end; block R1 swaps state 0's letters (T <-> P),
+    # F1 spells the same edges A, F, G.
+    letters = {name: spelled for name, _, spelled in R._THESIS_BLOCKS}
+    assert R._respell("BTXSE", letters["R1"]) == "BPXSE"
+    assert R._respell("BTXSE", letters["F1"]) == "BAFGE"
+    assert R._respell("BPVVE", letters["R4"]) == "BPXVE"  # 0 -P-> 5 -V-> 4 -V-> end; R4 spells 5 -> 4 as X
+
+
+def test_thesis_negatives_lengths_follow_the_walks_law_and_scale():
+    from scipy import stats
+
+    from sparsernn.data import reber as R
+
+    # each block is that many distinct walks: the lengths of generate_reber(count) per block
+    negatives = make_negatives([], 3000, kind="thesis", seed=1)
+    walks = [w for i, (_, count, _) in enumerate(R._THESIS_BLOCKS)
+             for w in generate_reber(count * 3000 // 12_500, min_length=11, seed=100 + i)]
+    assert len(walks) == 3000
+    assert stats.ks_2samp([len(s) for s in negatives], [len(s) for s in walks]).pvalue > 1e-3
+    assert min(len(s) for s in negatives) >= 11
+    small = make_negatives([], 25, kind="thesis", seed=0)
+    assert sum(bool(set(s) - set(REBER_ALPHABET)) for s in small) == 14  # 25 * 7000 / 12500, largest remainders
+    assert make_negatives([], 25, kind="thesis", seed=0) == small
+
+
+def test_thesis_negatives_exist_for_the_reber_grammar_only():
+    with pytest.raises(InputError, match="Reber grammar only"):
+        make_negatives(generate_embedded_reber(5, seed=0), 5, kind="thesis", grammar="embedded", seed=0)

@@ -135,7 +135,7 @@ def cli() -> None:
 @click.option("--clip", type=float, default=5.0, show_default=True, help="Max gradient norm (0 disables).")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
 @click.option("--num-strings", type=int, default=25_000, show_default=True, help="Built-in datasets only.")
-@click.option("--negatives", type=click.Choice(["grammar", "foreign", "mixed"]), default="grammar",
+@click.option("--negatives", type=click.Choice(["grammar", "foreign", "mixed", "thesis"]), default="grammar",
               show_default=True, help="Built-in datasets only.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")

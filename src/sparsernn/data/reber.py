@@ -87,7 +87,7 @@ for _state, _pair in _TRANSITIONS.items():
         _SYMBOL[_state, _bit] = ord(_sym)
 
 _GRAMMARS = ("reber", "embedded")
-_NEGATIVE_KINDS = ("grammar", "foreign", "mixed")
+_NEGATIVE_KINDS = ("grammar", "foreign", "mixed", "thesis")
 _INT64_SAFE = 2**62
 
 
@@ -545,6 +545,62 @@ def _foreign_negatives(bases: Sequence[str], count: int, taken: set[str],
     return out
 
 
+# The reference thesis's negatives (measured on its reber_sequences.csv): eight blocks of
+# distinct random walks on the Reber automaton, each spelled with its own letters. Per
+# block: its name, its number of strings out of the thesis's 12,500 negatives, and the
+# letter of every transition (state, next state) -- states numbered as in _TRANSITIONS.
+# R1-R4 use Reber letters only (one or two states' letters swapped), F1-F4 foreign ones.
+_THESIS_BLOCKS: tuple[tuple[str, int, dict[tuple[int, int], str]], ...] = tuple(
+    (name, count, dict(zip(((0, 1), (0, 5), (1, 1), (1, 2), (5, 5), (5, 4), (2, 5), (2, _END), (4, 2), (4, _END)),
+                           letters)))
+    for name, count, letters in (
+        ("R1", 1500, "PTSXTVXSPV"),
+        ("R2", 1500, "TPSXTVPVXS"),
+        ("R3", 500, "TPXSVTXSPV"),
+        ("R4", 2000, "TPTVSXXSPV"),
+        ("F1", 2000, "ACDFJIHGLK"),
+        ("F2", 2000, "MNOQWVURZY"),
+        ("F3", 1500, "MNOQCAURFD"),
+        ("F4", 1500, "QOMNCAURFD"),
+    )
+)
+
+
+def _respell(s: str, letters: dict[tuple[int, int], str]) -> str:
+    """Spell the Reber string ``s`` with ``letters`` along the same path of the automaton."""
+    state, out = 0, ["B"]
+    for symbol in s[1:-1]:
+        nxt = _STEP[state][symbol]
+        out.append(letters[(state, nxt)])
+        state = nxt
+    return "".join(out) + "E"
+
+
+def _thesis_negatives(n: int, min_length: int, max_length: int | None, taken: set[str],
+                      rng: np.random.Generator) -> list[str]:
+    total = sum(count for _, count, _ in _THESIS_BLOCKS)
+    shares = [n * count / total for _, count, _ in _THESIS_BLOCKS]
+    counts = [int(share) for share in shares]  # largest remainders get the rest
+    for i in sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])[: n - sum(counts)]:
+        counts[i] += 1
+    out: list[str] = []
+    for (name, _, letters), count in zip(_THESIS_BLOCKS, counts):
+        walks = _generate("make_negatives", _REBER, 2 * count + 10, min_length, max_length, rng)
+        block = []
+        for walk in walks:  # the first new strings in walk order: the law of `count` walks
+            candidate = _respell(walk, letters)
+            if candidate not in taken:
+                taken.add(candidate)
+                block.append(candidate)
+                if len(block) == count:
+                    break
+        if len(block) < count:
+            raise InputError(f"make_negatives found only {len(block)} distinct 'thesis' negatives of block {name}, "
+                             f"{count} were asked for; raise max_length or ask for fewer negatives.")
+        out += block
+    return out
+
+
 def make_negatives(
     positives: Sequence[str],
     n: int,
@@ -552,14 +608,17 @@ def make_negatives(
     kind: str = "grammar",
     grammar: str = "reber",
     foreign_fraction: float = 0.5,
+    min_length: int = 11,
+    max_length: int | None = None,
     exclude: Collection[str] = (),
     seed: int | np.random.Generator,
 ) -> list[str]:
-    """Make ``n`` distinct strings outside the grammar by corrupting valid ones.
+    """Make ``n`` distinct strings outside the grammar, by corrupting valid ones or as the
+    reference thesis made them.
 
-    Each negative starts from a string drawn uniformly (with replacement) from
-    ``positives``, so negatives have the positives' length distribution and the length
-    of a string says nothing about its label.
+    Each ``grammar``, ``foreign`` or ``mixed`` negative starts from a string drawn
+    uniformly (with replacement) from ``positives``, so negatives have the positives'
+    length distribution and the length of a string says nothing about its label.
 
     Parameters
     ----------
@@ -568,7 +627,7 @@ def make_negatives(
         returned.
     n : int
         Number of negatives, ``>= 0``.
-    kind : {"grammar", "foreign", "mixed"}
+    kind : {"grammar", "foreign", "mixed", "thesis"}
         ``"grammar"``: substitute one interior symbol (any position but the first and
         the last) by another of ``T P S X V`` and keep the result only if the grammar
         rejects it. The string keeps the Reber alphabet, its leading ``B`` and trailing
@@ -579,10 +638,23 @@ def make_negatives(
         alphabet (:data:`FOREIGN_LETTERS`).
         ``"mixed"``: ``round(foreign_fraction * n)`` (halves up) foreign negatives and
         the rest grammar negatives, shuffled together.
+        ``"thesis"`` (Reber grammar only): the reference thesis's negatives. They are
+        not corruptions of positives but random walks of their own: eight blocks, each
+        ``generate_reber(count, min_length=min_length, max_length=max_length)`` walks
+        spelled with other letters along the same path -- four blocks with Reber
+        letters (5,500 of the thesis's 12,500: one or two states' letters swapped, so
+        the first illegal transition is early, at symbol 3 on average) and four with
+        foreign letters (7,000; a copy of the automaton spelled with other letters).
+        The block sizes scale with ``n`` (largest remainders). Walks shorter than the
+        positives' typical length dominate, as in the thesis (its negatives have a
+        median length of 18, its positives 23), so length alone separates the classes
+        better than chance. Strings drawn twice (across blocks) are redrawn.
     grammar : {"reber", "embedded"}
         Which grammar ``positives`` belong to and negatives must break.
     foreign_fraction : float in [0, 1]
         Share of foreign negatives when ``kind="mixed"``; ignored otherwise.
+    min_length, max_length : int, int or None
+        The walks' length range when ``kind="thesis"``; ignored otherwise.
     exclude : collection of str
         Strings that must not be returned (e.g. negatives already in use).
     seed : int or numpy.random.Generator
@@ -606,6 +678,9 @@ def make_negatives(
     >>> foreign = make_negatives(positives, 5, kind="foreign", seed=1)
     >>> all(set(s) - set(REBER_ALPHABET) for s in foreign)
     True
+    >>> thesis = make_negatives(positives, 25, kind="thesis", seed=1)
+    >>> sum(bool(set(s) - set(REBER_ALPHABET)) for s in thesis), any(is_reber(s) for s in thesis)
+    (14, False)
     """
     func = "make_negatives"
     n = check_int(n, "n", func, minimum=0)
@@ -616,6 +691,9 @@ def make_negatives(
         raise InputError(f"The 'positives' parameter of {func} must be a sequence of strings; got a single str.")
     positives = list(positives)
     rules = _EMBEDDED if grammar_name == "embedded" else _REBER
+    if kind == "thesis" and rules is not _REBER:
+        raise InputError(f"The 'kind' parameter of {func} is 'thesis', whose negatives exist for the Reber grammar "
+                         "only; use 'grammar', 'foreign' or 'mixed' with the embedded grammar.")
     for i, s in enumerate(positives):
         if not isinstance(s, str) or not rules.check(s):
             raise InputError(
@@ -626,11 +704,13 @@ def make_negatives(
     rng = check_random_state(seed)
     if n == 0:
         return []
-    if not positives:
+    if not positives and kind != "thesis":
         raise InputError(f"The 'positives' parameter of {func} is empty; negatives are made from positives.")
 
-    n_foreign = {"grammar": 0, "foreign": n, "mixed": round_half_up(foreign_fraction * n)}[kind]
     taken = set(positives) | set(exclude)
+    if kind == "thesis":
+        return _thesis_negatives(n, min_length, max_length, taken, rng)
+    n_foreign = {"grammar": 0, "foreign": n, "mixed": round_half_up(foreign_fraction * n)}[kind]
     out = _grammar_negatives(rules, positives, n - n_foreign, taken, rng) if n > n_foreign else []
     if n_foreign:
         out += _foreign_negatives(positives, n_foreign, taken, rng)
@@ -665,7 +745,7 @@ def _dataset(func: str, name: str, grammar: _Grammar, *, num_strings, min_length
     positives = _generate(func, grammar, n_pos, min_length, max_length, derive_seed(seed, "positives"))
     negative_strings = make_negatives(
         positives, n_neg, kind=negatives, grammar=grammar.name, foreign_fraction=foreign_fraction,
-        seed=derive_seed(seed, "negatives"),
+        min_length=min_length, max_length=max_length, seed=derive_seed(seed, "negatives"),
     )
     labels = np.concatenate([np.ones(n_pos, dtype=np.int64), np.zeros(n_neg, dtype=np.int64)])
     data = LabelledStrings(tuple(positives) + tuple(negative_strings), labels)
@@ -699,8 +779,9 @@ def reber_dataset(
         Strings in all splits together, ``>= 2``.
     min_length, max_length : int, int or None
         Length range of the positives (see :func:`generate_reber`); negatives are
-        corruptions of positives and have the same lengths.
-    negatives : {"grammar", "foreign", "mixed"}
+        corruptions of positives and have the same lengths, except ``"thesis"``
+        negatives, walks of their own in the same range.
+    negatives : {"grammar", "foreign", "mixed", "thesis"}
         How negatives are made (see :func:`make_negatives`).
     foreign_fraction : float in [0, 1]
         Share of foreign negatives when ``negatives="mixed"``.

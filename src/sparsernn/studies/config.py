@@ -39,7 +39,7 @@ class DataConfig(_Config):
     num_strings: int = Field(25_000, ge=2, description="Built-in datasets: strings in all splits together.")
     min_length: int = Field(11, ge=1)
     max_length: int | None = Field(None, ge=1)
-    negatives: Literal["grammar", "foreign", "mixed"] = "grammar"
+    negatives: Literal["grammar", "foreign", "mixed", "thesis"] = "grammar"
     foreign_fraction: float = Field(0.5, ge=0, le=1, description="Share of foreign negatives when mixed.")
     test_fraction: float = Field(0.25, gt=0, lt=1)
     validation_fraction: float = Field(0.0, ge=0, lt=1)
