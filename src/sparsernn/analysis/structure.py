@@ -1,15 +1,29 @@
 """Which graph properties go with, and predict, the accuracy of graph-structured RNNs.
 
-- :func:`property_correlations`: Pearson and Spearman correlation of every property with
-  the accuracy, with p-values and the Benjamini–Hochberg correction over the properties.
-- :func:`cross_validated_r2`: R² of regressing the accuracy on all properties, by
-  repeated k-fold cross-validation (scaling fitted inside each training fold), for
-  Bayesian ridge, random forest, AdaBoost and gradient boosting.
-- :func:`permutation_importances`: how much each property's permutation lowers the
-  held-out R², averaged over the same folds.
+Each metric is defined once, here; the docs quote these definitions. For every trained
+graph-structured network (one structure trial) and a group of them (one cell, one
+study's settings, optionally one generator):
 
-Everything is seeded; the reference thesis's single 20-sample split is what the
-repeated cross-validation replaces.
+- **test_acc**: the network's test accuracy after its last training epoch.
+- **mean**: the mean ``test_acc`` of the group's graphs, with ``low`` and ``high`` the
+  95 % percentile-bootstrap interval of that mean (inside the observed range).
+- **pearson_r**: Pearson's correlation between a graph property and ``test_acc`` over the
+  group; ``pearson_p`` its two-sided p-value and ``pearson_p_bh`` that p-value adjusted
+  by Benjamini–Hochberg over all properties of the group (a constant property gets no
+  value and is left out of the adjustment).
+- **spearman_rho**: the same with Spearman's rank correlation (``spearman_p``,
+  ``spearman_p_bh``).
+- **r2_mean**: the mean held-out R² of regressing ``test_acc`` on all properties, over the
+  folds of a repeated k-fold cross-validation (default 10 × 5), the scaler and the
+  regressor fitted on each training fold only; ``r2_sd`` is its standard deviation over
+  the folds. R² below 0 predicts worse than the held-out mean.
+
+Functions: :func:`structure_table` (one row per trained graph), :func:`accuracy_summary`,
+:func:`property_correlations`, :func:`cross_validated_r2` (Bayesian ridge, random
+forest, AdaBoost, gradient boosting) and :func:`permutation_importances` (how much each
+property's permutation lowers the held-out R², over the same folds). Everything is
+seeded; the repeated cross-validation replaces the reference thesis's single 90/10
+split.
 """
 
 from __future__ import annotations
