@@ -56,3 +56,24 @@ def test_two_learning_rates_and_a_rerun_stay_apart(tmp_path, capfd):
     assert capfd.readouterr().err.strip() == (f"sparsernn: error: No study 'nope' in {str(out)!r}; "
                                               "it holds 'a', 'b'.")
     assert cli("analyze", out, "--study", "nope") == 2
+
+
+def test_tables_fit_80_columns_with_distinct_headers():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recorded = Path(__file__).resolve().parent.parent / "docs" / "results" / "thesis-pruning-grammar"
+    env = {**os.environ, "COLUMNS": "80"}
+    for args in (["results", recorded], ["results", recorded, "--summary", "pruning"], ["status", recorded]):
+        done = subprocess.run([sys.executable, "-m", "sparsernn.cli", *map(str, args)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert max(map(len, lines)) <= 80
+        assert "…" not in done.stdout  # nothing cut short
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith("─"):  # the header row is the one above the rule
+                header = lines[i - 1].split()
+                assert len(header) == len(set(header)), header

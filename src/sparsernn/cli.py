@@ -232,7 +232,7 @@ def _print_frame(df, title: str) -> None:
         numeric = df[column].dtype.kind in "fi"
         widest = max([len(_header(column)), *map(len, values)])
         table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold",
-                         min_width=min(widest, 16))
+                         min_width=min(widest, 8))
     for row in zip(*cells):
         table.add_row(*row)
     console.print(table)
@@ -409,8 +409,9 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
                                  "p-values Benjamini-Hochberg corrected)"),
                   (r2, f"{label}: R2 of test accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")]
         outputs[f"correlations_{name}"], outputs[f"cv_r2_{name}"] = correlations, r2
+    terse = {"pearson_p", "spearman_p", "median", "min", "max"}  # in the CSV and Markdown tables
     for df, title in parts:
-        _print_frame(df, title)
+        _print_frame(df[[c for c in df.columns if c not in terse]], title)
     if csv_dir:
         Path(csv_dir).mkdir(parents=True, exist_ok=True)
         for name, df in outputs.items():
