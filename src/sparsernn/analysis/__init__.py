@@ -4,7 +4,8 @@ from .pruning import pruning_summary, pruning_trials
 from .settings import mixed_settings, select_study
 from .stats import bootstrap_ci, mean_ci, per_seed, wilson_interval
 from .structure import (
-    TRIAL_COLUMNS, accuracy_summary, cross_validated_r2, permutation_importances, property_correlations, structure_table,
+    TRIAL_COLUMNS, accuracy_summary, cross_validated_r2, permutation_importances, property_correlations,
+    structure_table,
 )
 
 __all__ = [

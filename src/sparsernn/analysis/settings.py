@@ -33,8 +33,9 @@ def mixed_settings(runs: pd.DataFrame) -> list[str]:
     --------
     >>> runs = pd.DataFrame({"study": ["s", "s"], "kind": ["dense", "dense"], "config": [
     ...     json.dumps({"seed": 0, "training": {"lr": 0.001}}), json.dumps({"seed": 1, "training": {"lr": 0.05}})]})
-    >>> mixed_settings(runs)
-    ["study 's' holds dense trials with 2 different settings (training.lr: 0.001, 0.05); summaries keep them apart by configuration"]
+    >>> print(*mixed_settings(runs))
+    study 's' holds dense trials with 2 different settings (training.lr: 0.001, 0.05); summaries keep them
+    apart by configuration
     """
     messages = []
     for (study, kind), group in runs.groupby(["study", "kind"], sort=False):

@@ -252,7 +252,8 @@ PROPERTIES: dict[str, Callable[[nx.DiGraph], float]] = {
     f.__name__: f
     for f in (
         dag_nodes, dag_edges, dag_density, dag_sources, dag_sinks,
-        dag_layer_count, dag_layer_width_mean, dag_layer_width_var, dag_layer_width_max, dag_skip_edge_fraction, dag_skip_edge_mean_length, dag_edge_mean_length,
+        dag_layer_count, dag_layer_width_mean, dag_layer_width_var, dag_layer_width_max,
+        dag_skip_edge_fraction, dag_skip_edge_mean_length, dag_edge_mean_length,
         undirected_diameter, undirected_average_shortest_path_length,
         undirected_eccentricity_mean, undirected_eccentricity_var,
         dag_in_degree_mean, dag_in_degree_var, dag_out_degree_var, dag_degree_var,

@@ -46,8 +46,9 @@ PRESETS: dict[str, dict | list[dict]] = {
         },
     ],
     # The reference thesis's pruning protocol at full size: 25,000 Reber strings (its
-    # negative mix), 3x50 layers, batches of 32, 50 base epochs, one-shot global magnitude pruning of 10 ... 100 % of the
-    # input, recurrent or both weight sets, 10 retraining epochs.
+    # kind of negatives), 3x50 layers, batches of 32, 50 base epochs, one-shot global
+    # magnitude pruning of 10 ... 100 % of the input, recurrent or both weight sets, 10
+    # retraining epochs.
     "thesis-pruning": {
         "name": "thesis-pruning",
         "kind": "pruning",
