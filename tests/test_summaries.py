@@ -64,9 +64,11 @@ def test_tables_fit_80_columns_with_distinct_headers():
     import sys
     from pathlib import Path
 
-    recorded = Path(__file__).resolve().parent.parent / "docs" / "results" / "thesis-pruning-grammar"
+    results = Path(__file__).resolve().parent.parent / "docs" / "results"
+    recorded, structure = results / "thesis-pruning-grammar", results / "thesis-structure"
     env = {**os.environ, "COLUMNS": "80"}
-    for args in (["results", recorded], ["results", recorded, "--summary", "pruning"], ["status", recorded]):
+    for args in (["results", recorded], ["results", recorded, "--summary", "pruning"], ["status", recorded],
+                 ["analyze", structure, "--repeats", "1", "--folds", "2", "--by", "dag_sources"]):
         done = subprocess.run([sys.executable, "-m", "sparsernn.cli", *map(str, args)], env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
