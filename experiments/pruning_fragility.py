@@ -131,7 +131,9 @@ def summarise(csv_path: Path) -> str:
             lines += [f"### {target}, after {epoch} training epochs: test accuracy right after pruning, per seed", "",
                       "| data | readout | base | " + " | ".join(f"{lv:g}" for lv in levels) + " |",
                       "|---|---|---|" + "---|" * len(levels)]
-            for (data, readout), group in part.groupby(["data", "readout"], sort=False):
+            order = {name: i for i, name in enumerate(["toolkit", "thesis", "toolkit_thesis", "thesis_reber_letters"])}
+            groups = sorted(part.groupby(["data", "readout"]), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+            for (data, readout), group in groups:
                 base = _per_seed(group.drop_duplicates("seed")["base_acc"])
                 cells = [_per_seed(group[group["level"] == lv]["pruned_acc"]) for lv in levels]
                 lines.append(f"| {data} | {readout} | {base} | " + " | ".join(cells) + " |")
