@@ -418,8 +418,7 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
             df.to_csv(Path(csv_dir) / f"{name}.csv", index=False)
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
     if markdown:
-        Path(markdown).write_text("\n".join(_markdown(df, title) for df, title in parts), encoding="utf-8")
-        console.print(f"wrote {markdown}")
+        _write(markdown, "\n".join(_markdown(df, title) for df, title in parts))
 
 
 @cli.command()
