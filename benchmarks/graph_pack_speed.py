@@ -189,7 +189,8 @@ def main() -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     n_graphs = args.graphs or (4 if args.quick else 32)
-    pack_sizes = [int(k) for k in args.packs.split(",")] if args.packs else ([1, 2, 4] if args.quick else [1, 8, 16, 32])
+    default_packs = [1, 2, 4] if args.quick else [1, 8, 16, 32]
+    pack_sizes = [int(k) for k in args.packs.split(",")] if args.packs else default_packs
     n_batches = args.batches or (2 if args.quick else 10)
     repetitions = args.repetitions or (2 if args.quick else 5)
 

@@ -189,7 +189,8 @@ def report(times: dict, max_diff: float, n_batches: int, repetitions: int, quick
         f"{platform.machine()}, CPU",
         f"- epoch: {n_batches} batches of {BATCH} sequences, lengths {MIN_LEN}..{MAX_LEN}, "
         f"{VOCAB - 1} symbols + padding, embedding {EMBED}, LSTM hidden {HIDDEN} x {LAYERS} layers, Adam",
-        f"- repetitions: {repetitions} epochs per variant, variants interleaved batch by batch (after a 5-batch warm-up)",
+        f"- repetitions: {repetitions} epochs per variant, "
+        "variants interleaved batch by batch (after a 5-batch warm-up)",
         f"- largest logit difference to `plain` before training (all masks True): {max_diff:.1e}",
         "",
         "| variant | train epoch (s) | forward epoch (s) |",

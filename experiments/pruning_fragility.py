@@ -184,7 +184,7 @@ def main(argv=None) -> int:
                     model_class = PaddedReadout if readout == "padded" else SequenceClassifier
                     model = model_class(args.cell, len(vocab), (50, 50, 50), embedding_dim=50)
 
-                    def on_epoch(row, model=model, data=data, readout=readout, seed=seed, start=start):
+                    def on_epoch(row, model=model, test=test, data=data, readout=readout, seed=seed, start=start):
                         if row["epoch"] not in checkpoints:
                             return
                         base = evaluate(model, test, batch_size=32)[1]  # the thesis's test batches

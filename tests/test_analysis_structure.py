@@ -36,6 +36,7 @@ def test_benjamini_hochberg_by_hand():
     assert df.loc[p.index, "pearson_p_bh"].to_numpy() == pytest.approx(np.minimum(expected, 1))
 
 
+@pytest.mark.slow
 def test_cross_validated_r2_finds_the_signal(data):
     X, y = data
     df = cross_validated_r2(X, y, n_splits=4, n_repeats=2, seed=0).set_index("regressor")

@@ -26,6 +26,7 @@ def fail_line(capfd, *args):
     return err
 
 
+@pytest.mark.slow
 def test_train_stores_runs_and_epochs(tmp_path, capfd):
     out = tmp_path / "out"
     assert cli("train", "--cell", "gru", *SMALL, "--seed", "3", "--out", out) == 0
@@ -37,6 +38,7 @@ def test_train_stores_runs_and_epochs(tmp_path, capfd):
     assert (out / "checkpoints" / f"{runs.run_id[0]}.pt").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_metrics(tmp_path):
     metrics = ["train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params"]
     frames = []
@@ -50,6 +52,7 @@ def test_same_seed_gives_identical_metrics(tmp_path):
         assert not store.epochs()[metrics].equals(frames[0])
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_trials(tmp_path, capfd):
     args = ("train", "--cell", "rnn_relu", *SMALL, "--out", tmp_path)
     assert cli(*args) == 0
@@ -60,6 +63,7 @@ def test_rerun_skips_finished_trials(tmp_path, capfd):
         assert len(store.runs()) == 1 and len(store.epochs()) == 3
 
 
+@pytest.mark.slow
 def test_results_summary_and_csv(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -92,6 +96,7 @@ def test_datasets_lists_built_ins(capfd):
     assert "reber" in out and "embedded-reber" in out
 
 
+@pytest.mark.slow
 def test_run_with_a_yaml_config(tmp_path, capfd):
     config = tmp_path / "study.yaml"
     config.write_text(
@@ -164,6 +169,7 @@ def test_a_corrupt_database_is_reported_and_left_alone(tmp_path, capfd):
     assert (tmp_path / DB_NAME).read_bytes() == b"garbage" * 50
 
 
+@pytest.mark.slow
 def test_console_script_exit_status_and_single_line():
     proc = subprocess.run([sys.executable, "-m", "sparsernn.cli", "train", "--hidden", "0"],
                           capture_output=True, text=True)
@@ -180,11 +186,12 @@ def test_lstm_reaches_098_on_reber_in_three_epochs(tmp_path):
     assert epochs["test_acc"].iloc[-1] >= 0.98, epochs[["epoch", "test_acc"]]
 
 
+@pytest.mark.slow
 def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     out = tmp_path / "out"
     args = ["run", "--preset", "quick", "--seeds", "2", "--set", "cells=[rnn_relu]", "--set", "data.num_strings=200",
             "--set", "model.hidden_sizes=[4]", "--set", "model.embedding_dim=4", "--set", "training.epochs=1",
-            "--set", "pruning.amounts=[0.5, 1.0]", "--out", out]
+            "--set", "pruning.sparsities=[0.5, 1.0]", "--out", out]
     assert cli(*args) == 0
     with Store(out, create=False) as store:
         runs = store.runs()
@@ -197,13 +204,13 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     text = capfd.readouterr().out
     assert "maximum sparsity per seed" in text and "/2 " in text
     markdown = (tmp_path / "summary.md").read_text()
-    assert markdown.count("| rnn_relu | both |") == 3 + 2  # 2 amounts, the curve's maximum sparsity, 2 by level
+    assert markdown.count("| rnn_relu | both |") == 3 + 2  # 2 sparsities, the curve's maximum sparsity, 2 by level
 
 
 @pytest.mark.parametrize(
     "override, expected",
     [("training.epochs", "--set expects key=value"), ("training.nope=1", "training.nope: unknown key"),
-     ("pruning.amounts=[2]", "pruning.amounts"), ("seeds=[", "not valid YAML")],
+     ("pruning.sparsities=[2]", "pruning.sparsities"), ("seeds=[", "not valid YAML")],
 )
 def test_bad_overrides(tmp_path, capfd, override, expected):
     err = fail_line(capfd, "run", "--set", override, "--out", tmp_path / "out")
@@ -211,12 +218,14 @@ def test_bad_overrides(tmp_path, capfd, override, expected):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_pruning_summary_without_pruning_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
     assert "No finished pruning trials" in fail_line(capfd, "results", tmp_path, "--summary", "pruning")
 
 
+@pytest.mark.slow
 def test_analyze_a_structure_study(tmp_path, capfd):
     config = tmp_path / "s.yaml"
     config.write_text("name: s\nkind: structure\ncells: [rnn_tanh]\nseeds: [0]\ndata: {num_strings: 160}\n"
@@ -240,6 +249,7 @@ def test_analyze_a_structure_study(tmp_path, capfd):
     assert "unknown graph property 'nope'" in fail_line(capfd, "analyze", tmp_path / "out", "--by", "nope")
 
 
+@pytest.mark.slow
 def test_analyze_without_structure_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -260,6 +270,7 @@ def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
     assert load_studies(path) == preset_studies("quick")
 
 
+@pytest.mark.slow
 def test_status_counts_trials_by_status(tmp_path, capfd):
     assert cli("train", "--cell", "gru", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -308,6 +319,7 @@ def test_graph_files_given_with_set_are_read_from_the_current_directory(tmp_path
     assert not (tmp_path / "out" / DB_NAME).exists()
 
 
+@pytest.mark.slow
 def test_analyze_two_structure_studies_one_over_graph_files(tmp_path, capfd):
     import json
 
@@ -344,7 +356,7 @@ def test_live_progress_counts_running_and_failed_trials(monkeypatch):
 
     from sparsernn import cli as cli_module
     from sparsernn.studies import StudyConfig, expand
-    from sparsernn.studies.dense import TrialResult
+    from sparsernn.studies import TrialResult
 
     screen = io.StringIO()
     monkeypatch.setattr(cli_module, "console", Console(file=screen, force_terminal=True, color_system=None, width=150))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
 from sparsernn.data import csv_dataset, load_csv
 from sparsernn.errors import InputError
-
-
 
 
 def write(tmp_path, text, name="data.csv"):

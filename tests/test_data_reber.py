@@ -24,9 +24,6 @@ from sparsernn.data import (
 )
 from sparsernn.errors import InputError
 
-
-
-
 # --------------------------------------------------------------------------- is_reber
 
 @pytest.mark.parametrize("s", [
@@ -205,7 +202,7 @@ def test_generate_reber_handles_long_minimum_lengths():
     (dict(n=3, min_length=12, max_length=11), "'max_length' parameter of generate_reber must be >= min_length"),
     (dict(n=3, min_length=0, max_length=4), "at least 5, the length of the shortest Reber string"),
     (dict(n=6, min_length=0, max_length=6), "only 5 Reber strings with lengths in \\[0, 6\\]"),
-    (dict(n=3, seed="x"), "seed must be an int or a numpy.random.Generator"),
+    (dict(n=3, seed="x"), "'seed' parameter of generate_reber must be an int or a numpy.random.Generator"),
 ])
 def test_generate_reber_rejects_impossible_requests(kwargs, match):
     kwargs.setdefault("seed", 0)

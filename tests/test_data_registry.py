@@ -7,17 +7,8 @@ import re
 import pytest
 
 import sparsernn.data
-from sparsernn.data import (
-    DatasetInfo,
-    csv_dataset,
-    embedded_reber_dataset,
-    list_datasets,
-    load_dataset,
-    reber_dataset,
-)
+from sparsernn.data import DatasetInfo, csv_dataset, embedded_reber_dataset, list_datasets, load_dataset, reber_dataset
 from sparsernn.errors import InputError
-
-
 
 
 def test_public_names_are_exported():

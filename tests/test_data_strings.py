@@ -10,9 +10,6 @@ import pytest
 from sparsernn.data import DatasetSplits, LabelledStrings, stratified_split
 from sparsernn.errors import InputError
 
-
-
-
 # --------------------------------------------------------------------------- LabelledStrings
 
 def test_labelled_strings_stores_a_tuple_and_an_int64_copy():
@@ -162,7 +159,7 @@ def test_stratified_split_with_zero_test_fraction():
     (dict(test_fraction=float("nan")), "'test_fraction' parameter"),
     (dict(validation_fraction=1.2), "'validation_fraction' parameter of stratified_split"),
     (dict(test_fraction=0.6, validation_fraction=0.4), "must sum to less than 1"),
-    (dict(seed="zero"), "seed must be an int"),
+    (dict(seed="zero"), "'seed' parameter of stratified_split must be an int or a numpy.random.Generator"),
 ])
 def test_stratified_split_validates_parameters(kwargs, match):
     kwargs.setdefault("seed", 0)

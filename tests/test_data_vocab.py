@@ -11,8 +11,6 @@ from sparsernn.data import Vocabulary
 from sparsernn.errors import InputError
 
 
-
-
 def test_from_strings_sorts_the_distinct_symbols_after_pad_and_unk():
     vocab = Vocabulary.from_strings(["BTXSE", "BPVVE"])
     assert vocab.symbols == ("B", "E", "P", "S", "T", "V", "X")

@@ -10,21 +10,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sparsernn.studies import StudyConfig, expand, run_study
-from sparsernn.studies.dense import TrialResult
-from sparsernn.studies.executors import (
-    RayExecutor, run_unit_portable, schedule, store_outputs, unit_inputs,
-)
 from sparsernn.store import Store
+from sparsernn.studies import StudyConfig, expand, run_study
+from sparsernn.studies import TrialResult, schedule
+from sparsernn.studies.executors import RayExecutor, run_unit_portable, store_outputs
+from sparsernn.studies.units import unit_inputs
 
 # Ray reads these when it is imported: keep every address on the loopback interface
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 os.environ.update(RAY_ENV)
 ray = pytest.importorskip("ray")  # the `ray` extra; CI installs it
+pytestmark = pytest.mark.slow  # a Ray cluster, worker processes and subprocesses: every test here is slow
 
 TINY = dict(data={"num_strings": 200}, model={"embedding_dim": 4, "hidden_sizes": [4]}, training={"epochs": 1})
 STUDY = StudyConfig(name="r", kind="pruning", seeds=[0, 1], cells=["gru"], **TINY,
-                    pruning={"amounts": [0.5, 0.9], "retrain_epochs": 1})
+                    pruning={"sparsities": [0.5, 0.9], "retrain_epochs": 1})
 METRICS = ["run_id", "phase", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params"]
 
 
@@ -87,8 +87,8 @@ def _config(directory: Path) -> Path:
 def test_cli_runs_a_study_on_the_cluster(cluster, local_results, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "sparsernn.cli", "run", str(_config(tmp_path)), "--executor", "ray", "--address", cluster,
-         "--out", str(out)],
+        [sys.executable, "-m", "sparsernn.cli", "run", str(_config(tmp_path)), "--executor", "ray",
+         "--address", cluster, "--out", str(out)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stderr

@@ -4,9 +4,7 @@ import pytest
 from scipy import stats
 
 from sparsernn.errors import InputError
-from sparsernn.graphs import (
-    barabasi_albert, barabasi_albert_star, erdos_renyi, thesis_graph, to_dag, watts_strogatz,
-)
+from sparsernn.graphs import barabasi_albert, barabasi_albert_star, erdos_renyi, thesis_graph, to_dag, watts_strogatz
 
 GENERATORS = [
     lambda seed: watts_strogatz(20, 4, 0.3, seed=seed),

@@ -119,6 +119,7 @@ def test_properties_refuse_what_is_not_a_dag():
         P.dag_nodes(nx.DiGraph([(0, 1), (1, 0)]))
 
 
+@pytest.mark.slow
 def test_no_property_repeats_another():
     # Over varied thesis graphs no two properties rank the graphs identically
     # (a copy, a multiple or a square root of another would).

@@ -119,7 +119,8 @@ def test_input_features_mode():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"cell": "transformer", "vocab_size": 9}, r"'cell'.*\['gru', 'lstm', 'rnn_relu', 'rnn_tanh'\]; got 'transformer'"),
+        ({"cell": "transformer", "vocab_size": 9},
+         r"'cell'.*\['gru', 'lstm', 'rnn_relu', 'rnn_tanh'\]; got 'transformer'"),
         ({"cell": "lstm"}, "exactly one of 'vocab_size'"),
         ({"cell": "lstm", "vocab_size": 9, "input_features": 3}, "exactly one of 'vocab_size'"),
         ({"cell": "lstm", "vocab_size": 0}, "'vocab_size'.*positive int; got 0"),
@@ -162,7 +163,8 @@ def test_bad_forward_inputs_raise_input_error():
 
 
 def test_hparams_round_trip_through_json():
-    model = SequenceClassifier("rnn_relu", vocab_size=7, hidden_sizes=(4, 3), num_classes=5, embedding_dim=2, dropout=0.25)
+    model = SequenceClassifier("rnn_relu", vocab_size=7, hidden_sizes=(4, 3), num_classes=5, embedding_dim=2,
+                               dropout=0.25)
     hparams = json.loads(json.dumps(model.hparams))
     assert hparams == {
         "cell": "rnn_relu", "vocab_size": 7, "hidden_sizes": [4, 3], "num_classes": 5,

@@ -163,7 +163,8 @@ def rows_close(pack_rows, fit_rows):
             if key == "seconds":
                 continue
             if isinstance(want[key], float):
-                assert (math.isnan(got[key]) and math.isnan(want[key])) or got[key] == pytest.approx(want[key], abs=1e-5), key
+                both_nan = math.isnan(got[key]) and math.isnan(want[key])
+                assert both_nan or got[key] == pytest.approx(want[key], abs=1e-5), key
             else:
                 assert got[key] == want[key], key
 
@@ -173,6 +174,7 @@ def params_close(model, reference):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=0, msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell, optimizer", [("lstm", dict(optimizer="adam")),
                                              ("gru", dict(optimizer="sgd", lr=0.5, momentum=0.9, weight_decay=1e-3))])
 def test_fit_pack_equals_separate_fits(data, cell, optimizer):

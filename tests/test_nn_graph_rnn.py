@@ -114,7 +114,7 @@ def test_hparams_rebuild_and_state_dict_carries_masks():
 
 @pytest.mark.parametrize(
     "dag, message",
-    [(nx.DiGraph([(0, 1), (1, 0)]), "cycle"), (nx.DiGraph(), "at least one vertex"), (nx.Graph([(0, 1)]), "DiGraph")],
+    [(nx.DiGraph([(0, 1), (1, 0)]), "cycle"), (nx.DiGraph(), "at least one node"), (nx.Graph([(0, 1)]), "DiGraph")],
 )
 def test_bad_graphs(dag, message):
     with pytest.raises(InputError, match=message):

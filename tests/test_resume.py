@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from sparsernn.store import DB_NAME, Store
 
 CONFIG = """
@@ -17,7 +19,7 @@ seeds: [0, 1]
 data: {num_strings: 300}
 model: {embedding_dim: 4, hidden_sizes: [8, 8]}
 training: {epochs: 2}
-pruning: {amounts: [0.3, 0.6, 0.9], retrain_epochs: 2}
+pruning: {sparsities: [0.3, 0.6, 0.9], retrain_epochs: 2}
 """
 
 
@@ -31,6 +33,7 @@ def done_count(db):
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_study_then_resume(tmp_path):
     config, out = tmp_path / "study.yaml", tmp_path / "out"
     config.write_text(CONFIG)

@@ -84,9 +84,9 @@ def test_a_config_file_may_hold_several_studies(tmp_path):
     assert (a.name, a.kind, b.name, b.kind, b.seeds) == ("a", "pruning", "b", "structure", [1])
     with pytest.raises(InputError, match="holds 2 studies; expected one"):
         load_study(path)
-    a2, b2 = apply_overrides_to_all([a, b], ["training.epochs=2", "pruning.amounts=[0.3]", "structure.graphs=5"])
+    a2, b2 = apply_overrides_to_all([a, b], ["training.epochs=2", "pruning.sparsities=[0.3]", "structure.graphs=5"])
     assert (a2.training.epochs, b2.training.epochs) == (2, 2)
-    assert a2.pruning.amounts == [0.3] and b2.structure.graphs == 5 and a2.structure is None
+    assert a2.pruning.sparsities == [0.3] and b2.structure.graphs == 5 and a2.structure is None
     with pytest.raises(InputError, match="no study here is of kind 'structure'"):
         apply_overrides_to_all([a, a.model_copy(update={"name": "c"})], ["structure.graphs=5"])
     path.write_text("name: a\nseeds: [0]\n---\nname: a\nseeds: [1]\n")
@@ -112,3 +112,13 @@ def test_graph_file_paths_are_read_from_the_config_files_directory(tmp_path, mon
     assert overridden.structure.files == ["here.json"]
     with pytest.raises(InputError, match=r"structure.files: '[^']*/a.json' is listed twice"):
         load_study(write(tmp_path, "kind: structure\nseeds: [0]\nstructure: {files: [a.json, ./a.json]}\n"))
+
+
+def test_old_config_names_still_work_with_a_warning():
+    """``pruning.amounts`` is the old name of ``pruning.sparsities``; the trials are the same."""
+    new = StudyConfig(name="s", kind="pruning", seeds=[0], pruning={"sparsities": [0.5]})
+    with pytest.warns(FutureWarning, match="pruning.amounts is now called pruning.sparsities"):
+        old = StudyConfig(name="s", kind="pruning", seeds=[0], pruning={"amounts": [0.5]})
+    assert old == new and [t.id for t in expand(old)] == [t.id for t in expand(new)]
+    with pytest.raises(InputError, match="not amounts"):
+        study_from_dict({"kind": "pruning", "seeds": [0], "pruning": {"amounts": [0.5], "sparsities": [0.5]}})

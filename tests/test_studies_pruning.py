@@ -4,8 +4,8 @@ import pytest
 
 from sparsernn.checkpoint import load_checkpoint
 from sparsernn.errors import InputError
-from sparsernn.studies import StudyConfig, expand, run_study, study_from_dict
 from sparsernn.store import Store
+from sparsernn.studies import StudyConfig, expand, run_study, study_from_dict
 
 TINY = dict(data={"num_strings": 240}, model={"embedding_dim": 4, "hidden_sizes": [6, 6]}, training={"epochs": 1})
 
@@ -17,12 +17,12 @@ def study(**pruning):
 def test_expansion_puts_bases_first_and_links_children():
     config = StudyConfig(name="p", kind="pruning", seeds=[0, 1], cells=["lstm"], **TINY,
                          pruning={"criteria": ["magnitude", "threshold"], "targets": ["both", "hh"],
-                                  "scopes": ["layer", "global"], "amounts": [0.5, 0.9], "thresholds": [0.01, 0.1]})
+                                  "scopes": ["layer", "global"], "sparsities": [0.5, 0.9], "thresholds": [0.01, 0.1]})
     trials = expand(config)
     bases = [t for t in trials if t.kind == "dense"]
     children = [t for t in trials if t.kind == "pruning"]
     assert trials[: len(bases)] == bases and len(bases) == 2
-    # per base: magnitude 2 targets x 2 scopes x 2 amounts + threshold 2 targets x 2 values
+    # per base: magnitude 2 targets x 2 scopes x 2 sparsities + threshold 2 targets x 2 values
     assert len(children) == 2 * (8 + 4)
     assert {t.parent for t in children} == {b.id for b in bases}
     assert all(t.config["target"] == t.config["pruning"]["target"] for t in children)
@@ -32,9 +32,9 @@ def test_expansion_puts_bases_first_and_links_children():
 @pytest.mark.parametrize(
     "pruning, message",
     [
-        ({"amounts": [1.5]}, "pruning.amounts"),
+        ({"sparsities": [1.5]}, "pruning.sparsities"),
         ({"targets": ["xh"]}, "pruning.targets"),
-        ({"schedules": ["iterative"], "amounts": [1.0]}, "never reaches amount 1.0"),
+        ({"schedules": ["iterative"], "sparsities": [1.0]}, "never reaches sparsity 1.0"),
         ({"schedules": ["gradual"], "retrain_epochs": 2, "gradual": {"prune_epochs": 3}}, "prune_epochs"),
         ({"scopes": ["row"]}, "pruning.scopes"),
     ],
@@ -60,7 +60,7 @@ def test_pruning_section_needs_kind_pruning():
 @pytest.fixture(scope="module")
 def one_shot(tmp_path_factory):
     out = tmp_path_factory.mktemp("one_shot")
-    config = study(targets=["both", "ih+hh+ho"], scopes=["layer"], amounts=[0.0, 0.5, 1.0], retrain_epochs=1)
+    config = study(targets=["both", "ih+hh+ho"], scopes=["layer"], sparsities=[0.0, 0.5, 1.0], retrain_epochs=1)
     runs = run_study(config, out)
     with Store(out, create=False) as store:
         return out, runs, store.epochs(), store.artefacts()
@@ -112,8 +112,9 @@ def test_histograms_and_timings_are_stored(one_shot):
     assert mine[("timing", "phases")]["prune_seconds"] >= 0
 
 
+@pytest.mark.slow
 def test_iterative_with_rewind_and_gradual_schedules(tmp_path):
-    config = study(schedules=["iterative", "gradual"], amounts=[0.75], retrain_epochs=2,
+    config = study(schedules=["iterative", "gradual"], sparsities=[0.75], retrain_epochs=2,
                    iterative={"per_round": 0.5, "epochs_per_round": 1, "rewind": True},
                    gradual={"prune_epochs": 1, "frequency": 2})
     run_study(config, tmp_path)
@@ -131,12 +132,12 @@ def test_iterative_with_rewind_and_gradual_schedules(tmp_path):
 
 
 def test_a_child_of_a_failed_base_fails_with_a_reason(tmp_path, monkeypatch):
-    from sparsernn.studies import runner
+    from sparsernn import registry
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(runner.RUNNERS, "dense", broken)
-    runs = run_study(study(amounts=[0.5]), tmp_path)
+    with registry.patched("dense", run=broken):
+        runs = run_study(study(sparsities=[0.5]), tmp_path)
     assert runs["status"].tolist() == ["failed", "failed"]
     assert "its parent trial" in runs["error"].iloc[1] and "is failed" in runs["error"].iloc[1]

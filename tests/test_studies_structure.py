@@ -7,9 +7,9 @@ import pytest
 
 from sparsernn.errors import InputError
 from sparsernn.graphs import graph_from_json, graph_properties, read_graph, to_dag, write_graph
-from sparsernn.studies import StudyConfig, expand, load_study, preset, run_study, study_from_dict
-from sparsernn.studies.structure import check_structure, trial_graph
 from sparsernn.store import Store
+from sparsernn.studies import StudyConfig, expand, load_study, preset, run_study, study_from_dict
+from sparsernn.studies.kinds.structure import check_structure, trial_graph
 
 TINY = dict(data={"num_strings": 200}, model={"embedding_dim": 4}, training={"epochs": 1})
 
@@ -36,6 +36,7 @@ def test_trial_graphs_follow_the_thesis_rules():
     assert nx.utils.edges_equal(trial_graph(spec).edges(), dag.edges())  # deterministic
 
 
+@pytest.mark.slow
 def test_a_run_stores_the_trained_dag_and_its_properties(tmp_path):
     config = StudyConfig(name="s", kind="structure", seeds=[0], cells=["gru", "rnn_tanh"], **TINY,
                          structure={"graphs": 2, "generators": ["watts_strogatz", "erdos_renyi"],
@@ -186,30 +187,33 @@ def test_structure_needs_a_graph_source_and_distinct_files(tmp_path):
         check_structure(file_study([web, copy]))
 
 
+@pytest.mark.slow
 def test_packed_trials_match_lone_trials_and_resume_by_whole_packs(tmp_path, monkeypatch):
     """pack: 3 trains graph seeds {0,1,2} and {3} of each generator together; every trial's
     numbers equal those of its lone run (pack: 1) to float rounding, and an unfinished
     trial of a pack reruns the whole pack but stores only itself."""
-    from sparsernn.studies import runner
+    from sparsernn import registry
+    from sparsernn.studies import units
 
     base = dict(name="p", kind="structure", seeds=[0], cells=["lstm"], **TINY)
     graphs = {"graphs": 4, "generators": ["barabasi_albert", "watts_strogatz"]}
     packed = StudyConfig(**base, structure={**graphs, "pack": 3})
-    assert [len(u) for u in runner.units(expand(packed))] == [3, 1, 3, 1]
-    assert [len(u) for u in runner.units(expand(StudyConfig(**base, structure=graphs)))] == [1] * 8
+    assert [len(u) for u in units(expand(packed))] == [3, 1, 3, 1]
+    assert [len(u) for u in units(expand(StudyConfig(**base, structure=graphs)))] == [1] * 8
 
     ran = []
-    real = runner.run_structure_pack
-    monkeypatch.setitem(runner.PACKERS, "structure",
-                        (runner.pack_key, lambda trials, *a, **k: ran.append(len(trials)) or real(trials, *a, **k)))
-    runs = run_study(packed, tmp_path / "packed")
+    real = registry.get("structure").run_pack
+    counting = lambda trials, *a, **k: ran.append(len(trials)) or real(trials, *a, **k)
+    with registry.patched("structure", run_pack=counting):
+        runs = run_study(packed, tmp_path / "packed")
     assert ran == [3, 3] and (runs["status"] == "done").all() and len(runs) == 8
     lone = run_study(StudyConfig(**base, structure=graphs), tmp_path / "lone")
     with Store(tmp_path / "packed", create=False) as a, Store(tmp_path / "lone", create=False) as b:
         ea, eb = a.epochs(), b.epochs()
         pa, pb = a.artefacts("properties"), b.artefacts("properties")
     key = lambda df, runs: df.merge(runs[["run_id", "config"]]).assign(
-        graph=lambda d: d["config"].map(lambda c: (json.loads(c)["graph"]["generator"], json.loads(c)["graph"]["graph_seed"])))
+        graph=lambda d: d["config"].map(lambda c: (json.loads(c)["graph"]["generator"],
+                                                  json.loads(c)["graph"]["graph_seed"])))
     ea, eb = key(ea, runs), key(eb, lone)
     metrics = ["train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params"]
     merged = ea.merge(eb, on=["graph", "phase", "epoch"], suffixes=("_packed", "_lone"))
@@ -224,7 +228,8 @@ def test_packed_trials_match_lone_trials_and_resume_by_whole_packs(tmp_path, mon
         before = store.epochs()
         store.start_run(victim, {})
     ran.clear()
-    run_study(packed, tmp_path / "packed")
+    with registry.patched("structure", run_pack=counting):
+        run_study(packed, tmp_path / "packed")
     assert ran == [3]
     with Store(tmp_path / "packed", create=False) as store:
         after = store.epochs()

@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
+
 from sparsernn.cli import main
 from sparsernn.store import Store
 
 TINY = ["--set", "cells=[rnn_tanh]", "--seeds", "2", "--set", "data.num_strings=200", "--set", "model.hidden_sizes=[4]",
-        "--set", "model.embedding_dim=4", "--set", "training.epochs=1", "--set", "pruning.amounts=[0.5]",
+        "--set", "model.embedding_dim=4", "--set", "training.epochs=1", "--set", "pruning.sparsities=[0.5]",
         "--set", "pruning.retrain_epochs=1"]
 
 
@@ -58,6 +60,7 @@ def test_two_learning_rates_and_a_rerun_stay_apart(tmp_path, capfd):
     assert cli("analyze", out, "--study", "nope") == 2
 
 
+@pytest.mark.slow
 def test_tables_fit_80_columns_with_distinct_headers():
     import os
     import subprocess

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -17,16 +18,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .data import list_datasets
+from .analysis import (
+    analyze_studies,
+    mixed_settings,
+    progress,
+    select_columns,
+    select_study,
+    summarise_studies,
+    summary_kinds,
+    trials_table,
+)
+from .data import dataset_source, list_datasets
 from .errors import InputError
 from .nn import CELLS
+from .store import Store
 from .studies import (
-    PRESETS, Reporter, StudyConfig, apply_overrides_to_all, load_studies, preset_studies, run_study, study_from_dict,
+    PRESETS,
+    Reporter,
+    StudyConfig,
+    Trial,
+    apply_overrides_to_all,
+    load_studies,
+    preset_studies,
+    run_studies,
+    study_from_dict,
 )
 from .studies.executors import EXECUTORS
-from .studies.runner import check_study, expand
-from .studies.trial import Trial
-from .store import FINISHED, STATUSES, Store
 
 DEFAULT_OUT = "sparsernn-results"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # exports' timestamps (UTC)
@@ -97,14 +114,23 @@ class ProgressReporter(Reporter):
             self.progress.stop()
 
 
-def _run(config: StudyConfig, out: str, verbose: bool, **execution) -> None:
-    reporter = ProgressReporter(verbose)
+def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> None:
+    reporters: list[ProgressReporter] = []
+
+    def reporter(study: StudyConfig) -> ProgressReporter:
+        if reporters:
+            reporters[-1].close()  # the previous study's display
+        reporters.append(ProgressReporter(verbose))
+        return reporters[-1]
+
     try:
-        runs = run_study(config, out, reporter=reporter, **execution)
+        results = run_studies(studies, out, reporters=reporter, **execution)
     finally:
-        reporter.close()
-    counts = runs["status"].value_counts().to_dict()
-    console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        for each in reporters:
+            each.close()
+    for runs in results:
+        counts = runs["status"].value_counts().to_dict()
+        console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def _parse_sizes(text: str) -> list[int]:
@@ -144,18 +170,18 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
           num_strings, negatives, seed, out, verbose) -> None:
     """Train one model and store its metrics in OUT/results.sqlite."""
     data = {"dataset": dataset}
-    if dataset in {info.name for info in list_datasets()}:
+    if dataset_source(dataset) == "builtin":
         data.update(num_strings=num_strings, negatives=negatives)
     config = study_from_dict(
         {
-            "name": "train", "kind": "dense", "cells": [cell], "seeds": [seed], "data": data,
+            "name": "train", "cells": [cell], "seeds": [seed], "data": data,
             "model": {"embedding_dim": embedding, "hidden_sizes": _parse_sizes(hidden)},
             "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
                          "clip": clip or None, "weight_decay": weight_decay},
         },
         source="arguments",
     )
-    _run(config, out, verbose)
+    _run([config], out, verbose)
 
 
 @cli.command()
@@ -191,28 +217,13 @@ def run(config, preset_name, seeds, overrides, executor, workers, address, retri
         raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
     if executor == "local" and address:
         raise InputError("--address is for --executor ray.")
-    for study in studies[1:]:  # the first is checked by run_study; a later one must not fail half-way
-        check_study(study)
-        expand(study)
-    for study in studies:
-        _run(study, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
+    _run(studies, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
 
 
 def _cell(value) -> str:
     if isinstance(value, float):
         return "-" if value != value else f"{value:.4g}"
     return str(value)
-
-
-def _columns(df, default: list[str], requested: str | None) -> list[str]:
-    """The columns to show: ``requested`` (comma-separated) or those of ``default`` present."""
-    if not requested:
-        return [c for c in default if c in df.columns]
-    names = [c.strip() for c in requested.split(",") if c.strip()]
-    unknown = [c for c in names if c not in df.columns]
-    if unknown:
-        raise InputError(f"--columns: unknown column {unknown[0]!r}; expected some of {', '.join(df.columns)}.")
-    return names
 
 
 HEADERS = {"configuration": "config"}  # shorter headers for the terminal; Markdown and CSV keep the names
@@ -247,57 +258,10 @@ def _markdown(df, title: str) -> str:
 
 def _read_runs(store: Store, study: str | None, where: str):
     """The trials of ``study`` (or all), after warning about studies that mix settings."""
-    from .analysis import mixed_settings, select_study
-
     runs = select_study(store.runs(), study, where)
     for message in mixed_settings(runs):
         err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     return runs
-
-
-PRUNING_COLUMNS = ["configuration", "cell", "criterion", "target", "scope", "schedule", "level", "pruned_acc_seeds",
-                   "final_acc_seeds", "recovery_epochs_seeds", "recovered"]
-MAX_SPARSITY_COLUMNS = ["curve", "cell", "criterion", "target", "scope", "schedule", "max_safe_sparsity_seeds",
-                        "max_feasible_sparsity_seeds"]
-SWEEP_KEYS = ("criterion", "scope", "schedule")  # shown only where a study varies them
-
-
-def _print_pruning_summary(runs, epochs, delta: float, markdown: str | None, columns: str | None) -> None:
-    from .analysis import pruning_summary
-
-    tables = pruning_summary(runs, epochs, delta=delta)
-    if tables["configurations"].empty:
-        raise InputError("No finished pruning trials to summarise.")
-    parts = []
-    for study, configs in tables["configurations"].groupby("study", sort=False):
-        curves = tables["max_sparsity"][tables["max_sparsity"]["study"] == study]
-        fixed = [k for k in SWEEP_KEYS if configs[k].nunique() == 1]
-        described = ", ".join(f"{k} {configs[k].iloc[0]}" for k in fixed)
-        if not configs.duplicated(["cell", *SWEEP_KEYS, "target", "level"]).any():
-            fixed.append("configuration")  # each row's shown settings name its configuration
-        default = [c for c in PRUNING_COLUMNS if c not in fixed]
-        parts.append((configs[_columns(configs, default, columns)],
-                      f"{study}: accuracy right after pruning (pruned_acc) and after retraining (final_acc), "
-                      f"per seed; recovery epochs per seed (- never); {described}; delta={delta}"))
-        if not curves.empty:
-            if "configuration" in fixed:
-                fixed.append("curve")
-            default = [c for c in MAX_SPARSITY_COLUMNS if c not in fixed]
-            parts.append((curves[_columns(curves, default, None)],
-                          f"{study}: maximum sparsity per seed, safe (right after pruning) and feasible (after "
-                          f"retraining); delta={delta}"))
-    for df, title in parts:
-        _print_frame(df, title)
-    if markdown:
-        from .analysis.pruning import by_level
-
-        configs = tables["configurations"]
-        for column, what in (("pruned_acc_seeds", "right after pruning"), ("final_acc_seeds", "after retraining")):
-            pivot = by_level(configs, column)
-            fixed = [k for k in SWEEP_KEYS if pivot[k].nunique() == 1]
-            parts.append((pivot.drop(columns=fixed), f"test accuracy {what}, per seed, by level (columns: the "
-                                                     f"fraction of the targeted weights removed)"))
-        _write(markdown, "\n".join(_markdown(df, title) for df, title in parts))
 
 
 def _write(path: str, text: str) -> None:
@@ -314,8 +278,8 @@ RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status"
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (trial, epoch) here.")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
               help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
-@click.option("--summary", type=click.Choice(["runs", "pruning"]), default="runs", show_default=True,
-              help="Which summary to print.")
+@click.option("--summary", type=click.Choice(["runs", *summary_kinds()]), default="runs", show_default=True,
+              help="Which summary to print: one row per trial, or a study kind's own summary.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
 @click.option("--columns", default=None, metavar="A,B,...",
@@ -344,20 +308,16 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
                 write(path)
                 console.print(f"wrote {len(epochs)} rows to {path}", markup=False, highlight=False)
         return
-    if summary == "pruning":
-        _print_pruning_summary(runs, epochs, delta, markdown, columns)
+    if summary != "runs":
+        parts, extras = summarise_studies(runs, epochs, summary, delta=delta, columns=columns,
+                                          markdown=bool(markdown))
+        for df, title in parts:
+            _print_frame(df, title)
+        if markdown:
+            _write(markdown, "\n".join(_markdown(df, title) for df, title in parts + extras))
         return
-    last = epochs.groupby("run_id").last()  # each trial's final epoch row
-    table = runs.set_index("run_id")[["study", "kind", "cell", "dataset", "seed", "configuration", "settings",
-                                      "target", "target_sparsity", "model_sparsity", "status", "seconds"]]
-    table = table.join(last[["phase", "epoch", "test_acc"]])
-    table["params"] = [f"{int(n)}/{int(t)}" if n == n else "-"
-                       for n, t in zip(last["nonzero_params"].reindex(table.index),
-                                       last["total_params"].reindex(table.index))]
-    table["dataset"] = [Path(str(d)).name for d in table["dataset"]]
-    table.index = table.index.str[:8]
-    table = table.reset_index().rename(columns={"run_id": "run"})
-    shown = table[_columns(table, RUN_COLUMNS, columns)]
+    table = trials_table(runs, epochs)
+    shown = table[select_columns(table, RUN_COLUMNS, columns)]
     _print_frame(shown, f"trials in {directory}")
     if markdown:
         _write(markdown, _markdown(shown, f"trials in {directory}"))
@@ -378,37 +338,10 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
 def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, by, study) -> None:
     """Test accuracy per generator, correlations of graph properties with it, and
     cross-validated regressions, per study and cell."""
-    from .analysis import TRIAL_COLUMNS, accuracy_summary, cross_validated_r2, property_correlations, structure_table
-
     with Store(directory, create=False) as store:
-        table = structure_table(_read_runs(store, study, repr(directory)), store.epochs(), store.artefacts())
-    if table.empty:
-        raise InputError(f"No finished structure trials in {directory!r} to analyse.")
-    properties = [c for c in table.columns if c not in TRIAL_COLUMNS]
-    unknown = [p for p in by if p not in properties]
-    if unknown:
-        raise InputError(f"--by: unknown graph property {unknown[0]!r}; expected one of {', '.join(properties)}.")
-    several = table["study"].nunique() > 1
-    mixed = table.groupby("study")["settings"].nunique().max() > 1  # a study of several runs: keep them apart
-    head = (["study"] if several else []) + (["settings"] if mixed else [])
-    accuracy = accuracy_summary(table, head + ["cell", "generator"], seed=seed)
-    outputs = {"structure_trials": table, "accuracy": accuracy}
-    parts = [(accuracy, "test accuracy per cell and generator (mean with 95% bootstrap interval)")]
-    for prop in by:
-        per_value = accuracy_summary(table, head + ["cell", "generator", prop], seed=seed)
-        outputs[f"accuracy_by_{prop}"] = per_value
-        parts.append((per_value, f"test accuracy per cell, generator and {prop}"))
-    keys = ["study", "settings", "cell"] + (["generator"] if per_generator else [])
-    for key, group in table.groupby(keys, dropna=False):
-        parts_of_name = [str(k) for i, k in enumerate(key) if (i > 0 or several) and (i != 1 or mixed)]
-        name, label = "_".join(parts_of_name), ", ".join(parts_of_name)
-        n_splits = min(folds, len(group))
-        correlations = property_correlations(group[properties], group["test_acc"])
-        r2 = cross_validated_r2(group[properties], group["test_acc"], n_splits=n_splits, n_repeats=repeats, seed=seed)
-        parts += [(correlations, f"{label}: correlation of graph properties with test accuracy ({len(group)} graphs, "
-                                 "p-values Benjamini-Hochberg corrected)"),
-                  (r2, f"{label}: R2 of test accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")]
-        outputs[f"correlations_{name}"], outputs[f"cv_r2_{name}"] = correlations, r2
+        runs = _read_runs(store, study, repr(directory))
+        parts, outputs = analyze_studies(runs, store.epochs(), store.artefacts(), folds=folds, repeats=repeats,
+                                         seed=seed, per_generator=per_generator, by=by)
     terse = {"pearson_p", "spearman_p", "median", "min", "max"}  # in the CSV and Markdown tables
     for df, title in parts:
         _print_frame(df[[c for c in df.columns if c not in terse]], title)
@@ -429,17 +362,12 @@ def status(directory, study) -> None:
     with Store(directory, create=False) as store:
         runs = _read_runs(store, study, repr(directory))
     if runs.empty:
-        console.print(f"no runs in {directory}")
+        console.print(f"no trials in {directory}")
         return
-    counts = runs.groupby(["study", "kind", "status"]).size().unstack("status", fill_value=0)
-    counts = counts.reindex(columns=[s for s in STATUSES if s in counts.columns])
-    counts["total"] = counts.sum(axis=1)
-    _print_frame(counts.reset_index(), f"trials in {directory}")
-    unfinished = runs[~runs["status"].isin(FINISHED)]
-    mean_seconds = runs[runs["status"].isin(FINISHED)].groupby("kind")["seconds"].mean()
-    if len(unfinished) and len(mean_seconds):
-        per_trial = unfinished["kind"].map(mean_seconds).fillna(mean_seconds.mean())
-        console.print(f"{len(unfinished)} trials left: about {per_trial.sum() / 3600:.1f} h of one worker "
+    counts, left = progress(runs)
+    _print_frame(counts, f"trials in {directory}")
+    if left is not None:
+        console.print(f"{left[0]} trials left: about {left[1] / 3600:.1f} h of one worker "
                       "(from the mean time of finished trials of each kind)")
 
 
@@ -467,10 +395,16 @@ def datasets() -> None:
     console.print(table)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. a config key under its old name) as one line each on stderr."""
+    err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one line and exit status 2."""
     if not (sys.argv[1:] if argv is None else argv):
         argv = ["--help"]
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="sparsernn", standalone_mode=False)
     except (InputError, click.ClickException) as exc:

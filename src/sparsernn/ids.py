@@ -7,9 +7,9 @@ pooled as if they were seeds of one experiment:
 - the **configuration** (:func:`configuration_id`): every setting except the seed --
   the trials of one configuration are the seeds of one experiment;
 - the **settings** (:func:`settings_id`): every setting except those a study sweeps by
-  design (:data:`SWEPT`: seed, cell, and per kind the pruning point or the graph) --
-  all trials of one study share them, so two values in one study name mean that
-  different runs were stored under it.
+  design (its kind's :attr:`~sparsernn.registry.StudyKind.swept`: seed, cell, and per
+  kind the pruning point or the graph) -- all trials of one study share them, so two
+  values in one study name mean that different runs were stored under it.
 """
 
 from __future__ import annotations
@@ -17,15 +17,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-
-#: Per trial kind, the dotted paths of the settings one study varies by design.
-SWEPT: dict[str, tuple[str, ...]] = {
-    "dense": ("seed", "cell"),
-    "pruning": ("seed", "cell", "target", "sparsity", "pruning.criterion", "pruning.target", "pruning.scope",
-                "pruning.schedule", "pruning.amount", "pruning.threshold", "pruning.iterative", "pruning.gradual"),
-    "structure": ("seed", "cell", "graph.generator", "graph.graph_seed", "graph.source", "graph.name",
-                  "graph.graph"),
-}
 
 LABEL_LENGTH = 8
 
@@ -63,18 +54,19 @@ def configuration_id(kind: str, config: dict, *, ignore=("seed",)) -> str:
 
     Examples
     --------
-    >>> a = configuration_id("dense", {"cell": "lstm", "seed": 0, "training": {"lr": 0.001}})
-    >>> a == configuration_id("dense", {"cell": "lstm", "seed": 1, "training": {"lr": 0.001}})
+    >>> a = configuration_id("toy", {"cell": "lstm", "seed": 0, "training": {"lr": 0.001}})
+    >>> a == configuration_id("toy", {"cell": "lstm", "seed": 1, "training": {"lr": 0.001}})
     True
-    >>> a == configuration_id("dense", {"cell": "lstm", "seed": 0, "training": {"lr": 0.05}})
+    >>> a == configuration_id("toy", {"cell": "lstm", "seed": 0, "training": {"lr": 0.05}})
     False
     """
     return content_id({"kind": kind, **without(config, ignore)})[:LABEL_LENGTH]
 
 
-def settings_id(kind: str, config: dict) -> str:
-    """An 8-hex-digit label of a trial's settings except those its study sweeps (:data:`SWEPT`)."""
-    return configuration_id(kind, config, ignore=SWEPT.get(kind, ("seed",)))
+def settings_id(kind: str, config: dict, swept=("seed",)) -> str:
+    """An 8-hex-digit label of a trial's settings except the dotted paths its study
+    sweeps (``swept``, the kind's :attr:`~sparsernn.registry.StudyKind.swept`)."""
+    return configuration_id(kind, config, ignore=swept)
 
 
 def flatten(config: dict, prefix: str = "") -> dict:

@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 
+from . import registry
 from .errors import InputError
 from .ids import configuration_id, settings_id
 
@@ -145,7 +146,7 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -247,11 +248,13 @@ class Store:
         """All trials, one row each, with the config's common fields as columns.
 
         Besides the table's own columns (``created``, ``started`` and ``finished`` as
-        UTC timestamps): ``cell, dataset, seed, target``; ``target_sparsity``, the
-        fraction of the *targeted* weights a pruning trial removes (0 for dense trials);
-        ``model_sparsity``, the fraction of all maskable weights (every layer's
-        input-to-hidden and hidden-to-hidden matrices and the readout) masked when the
-        trial ended (0 for dense trials, missing where not recorded);
+        UTC timestamps): ``cell, dataset, seed``; from the trial's kind
+        (:attr:`~sparsernn.registry.StudyKind.columns`): ``target``, the weights a
+        pruning trial targets, and ``target_sparsity``, the fraction of the *targeted*
+        weights it removes (0 for dense trials); ``model_sparsity``, the fraction of all
+        maskable weights (every layer's input-to-hidden and hidden-to-hidden matrices and
+        the readout) masked when the trial ended (0 for dense trials, missing where not
+        recorded);
         ``configuration``, the label of every setting but the seed
         (:func:`~sparsernn.ids.configuration_id`: trials with one label are seeds of one
         experiment), and ``settings``, the label of every setting the study does not
@@ -261,18 +264,20 @@ class Store:
         configs = [json.loads(c) for c in df["config"]]
         for column in ("created", "started", "finished"):
             df[column] = pd.to_datetime(df[column], unit="s", utc=True)
-        for column in ("cell", "dataset", "seed", "target"):
+        for column in ("cell", "dataset", "seed"):
             df[column] = [_config_field(c, column) for c in configs]
-        df["target_sparsity"] = [_config_field(c, "sparsity") for c in configs]
-        df.loc[df["kind"] == "dense", "target_sparsity"] = 0.0  # a dense trial prunes nothing
+        kinds = [registry.find(kind) for kind in df["kind"]]
+        flat = [kind.columns(c) if kind is not None else {} for kind, c in zip(kinds, configs)]
+        df["target"] = [f.get("target") for f in flat]
+        df["target_sparsity"] = [f.get("target_sparsity") for f in flat]
         final = dict(self._conn.execute(
             "SELECT run_id, json_extract(data, '$.overall') FROM artefacts WHERE kind='sparsity' AND name='final'"))
-        df["model_sparsity"] = [final.get(run_id, 0.0 if kind == "dense" else None)
-                                for run_id, kind in zip(df["run_id"], df["kind"])]
+        df["model_sparsity"] = [final.get(run_id, f.get("model_sparsity")) for run_id, f in zip(df["run_id"], flat)]
         df["target_sparsity"] = df["target_sparsity"].astype(float)
         df["model_sparsity"] = df["model_sparsity"].astype(float)
         df["configuration"] = [configuration_id(k, c) for k, c in zip(df["kind"], configs)]
-        df["settings"] = [settings_id(k, c) for k, c in zip(df["kind"], configs)]
+        df["settings"] = [settings_id(name, c, kind.swept if kind is not None else ("seed",))
+                          for name, kind, c in zip(df["kind"], kinds, configs)]
         return df
 
     def epochs(self) -> pd.DataFrame:

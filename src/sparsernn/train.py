@@ -5,7 +5,7 @@ epoch; epoch 0 is the model as it came in, evaluated before any update (for a pr
 model: the accuracy right after pruning). It is deterministic on CPU: the data order
 comes from a :class:`torch.Generator` seeded by the caller, and nothing here touches
 torch's global random state (dropout draws from it, so callers seed it once, as
-:func:`sparsernn.studies.dense.run_dense_trial` does).
+:func:`sparsernn.studies.kinds.dense.run_dense_trial` does).
 
 A loss that becomes NaN or infinite stops the run with status ``"diverged"`` instead of
 raising; the epochs finished until then are kept.
@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -185,33 +186,44 @@ def fit(
     n_batches = num_batches(len(train), config.batch_size)
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
         batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
-        for i, batch in enumerate(batches, start=1):
-            logits = model(batch.inputs, batch.lengths)  # (B, C)
-            loss = nn.functional.cross_entropy(logits, batch.labels)
-            if not torch.isfinite(loss):
-                result.status = "diverged"
-                return result
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
-            if after_step is not None:
-                after_step()
-            loss_sum += loss.item() * len(batch.labels)
-            correct += (logits.argmax(dim=1) == batch.labels).sum().item()
-            seen += len(batch.labels)
-            if on_batch is not None:
-                on_batch(epoch, i, n_batches)
-        train_loss = loss_sum / max(seen, 1)
-        if not math.isfinite(train_loss):
+        metrics = _train_epoch(model, batches, optimizer, config.clip, after_step=after_step,
+                               on_batch=on_batch, epoch=epoch, n_batches=n_batches)
+        if metrics is None:
             result.status = "diverged"
             return result
-        record(epoch, train_loss, correct / max(seen, 1), time.perf_counter() - start)
+        record(epoch, *metrics, time.perf_counter() - start)
     return result
+
+
+def _train_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, clip: float | None, *,
+                 after_step: Callable[[], None] | None, on_batch: BatchCallback | None, epoch: int,
+                 n_batches: int) -> tuple[float, float] | None:
+    """Epoch ``epoch`` of :func:`fit` over ``batches``: ``(mean loss, accuracy)`` taken while
+    training, or None as soon as a loss is non-finite (the run diverged)."""
+    model.train()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for i, batch in enumerate(batches, start=1):
+        logits = model(batch.inputs, batch.lengths)  # (B, C)
+        loss = nn.functional.cross_entropy(logits, batch.labels)
+        if not torch.isfinite(loss):
+            return None
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        loss_sum += loss.item() * len(batch.labels)
+        correct += (logits.argmax(dim=1) == batch.labels).sum().item()
+        seen += len(batch.labels)
+        if on_batch is not None:
+            on_batch(epoch, i, n_batches)
+    train_loss = loss_sum / max(seen, 1)
+    if not math.isfinite(train_loss):
+        return None
+    return train_loss, correct / max(seen, 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,24 +425,15 @@ def fit_pack(
         One per member, in member order, whose rows have :func:`fit`'s keys and meaning:
         ``nonzero_params``/``total_params`` count that member alone (as
         ``count_parameters`` of its unpacked GraphRNN), ``seconds`` is the pack's time.
-    """
+    """  # noqa: E501  (the clipping formula, one line of math)
     if not isinstance(pack, GraphRNNPack):
         raise InputError(f"fit_pack needs a GraphRNNPack; got {type(pack).__name__}.")
-    G = pack.num_members
     trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
     generator = torch.Generator().manual_seed(int(seed))
-    results = [TrainResult(status="done") for _ in range(G)]
-
-    def live() -> list[int]:
-        return [g for g in range(G) if results[g].status == "done"]
-
-    def diverge(members: list[int]) -> None:
-        for g in members:
-            results[g].status = "diverged"
-        trainer.retire(members)
+    results = [TrainResult(status="done") for _ in range(pack.num_members)]
 
     def record(epoch: int, train_metrics: dict[int, tuple[float, float]], seconds: float) -> None:
-        members = live()
+        members = _live(results)
         test_metrics = _evaluate_pack(pack, test, members, batch_size=config.eval_batch_size)
         val_metrics = dict.fromkeys(members, (None, None))
         if validation is not None:
@@ -443,30 +446,55 @@ def fit_pack(
                 on_epoch(g, row)
 
     start = time.perf_counter()
-    train_metrics = _evaluate_pack(pack, train, live(), batch_size=config.eval_batch_size)
+    train_metrics = _evaluate_pack(pack, train, _live(results), batch_size=config.eval_batch_size)
     record(0, train_metrics, time.perf_counter() - start)
 
     n_batches = num_batches(len(train), config.batch_size)
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        pack.train()
-        loss_sums, correct, seen = [0.0] * G, [0] * G, 0
         batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
-        for i, batch in enumerate(batches, start=1):
-            losses, logits, retired = trainer.step(batch)
-            diverge(retired)
-            if not live():
-                return results
-            hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
-            for g, loss in zip(live(), losses[live()].tolist()):
-                loss_sums[g] += loss * len(batch.labels)
-                correct[g] += hits[g]
-            seen += len(batch.labels)
-            if on_batch is not None:
-                on_batch(epoch, i, n_batches)
-        diverge([g for g in live() if not math.isfinite(loss_sums[g] / max(seen, 1))])
-        if not live():
+        train_metrics = _train_pack_epoch(trainer, results, batches, on_batch=on_batch, epoch=epoch,
+                                          n_batches=n_batches)
+        if not _live(results):
             return results
-        train_metrics = {g: (loss_sums[g] / max(seen, 1), correct[g] / max(seen, 1)) for g in live()}
         record(epoch, train_metrics, time.perf_counter() - start)
     return results
+
+
+def _live(results: list[TrainResult]) -> list[int]:
+    """The members of :func:`fit_pack` that have not diverged."""
+    return [g for g, result in enumerate(results) if result.status == "done"]
+
+
+def _diverge(trainer: _PackTrainer, results: list[TrainResult], members: list[int]) -> None:
+    """Mark ``members`` diverged and retire them from ``trainer``."""
+    for g in members:
+        results[g].status = "diverged"
+    trainer.retire(members)
+
+
+def _train_pack_epoch(trainer: _PackTrainer, results: list[TrainResult], batches, *,
+                      on_batch: BatchCallback | None, epoch: int, n_batches: int) -> dict[int, tuple[float, float]]:
+    """Epoch ``epoch`` of :func:`fit_pack` over ``batches``: each live member's ``(mean loss, accuracy)``.
+
+    Members that diverge on the way are marked diverged in ``results`` and retired (an
+    empty dict if none is left).
+    """
+    G = len(results)
+    trainer.pack.train()
+    loss_sums, correct, seen = [0.0] * G, [0] * G, 0
+    for i, batch in enumerate(batches, start=1):
+        losses, logits, retired = trainer.step(batch)
+        _diverge(trainer, results, retired)
+        live = _live(results)
+        if not live:
+            return {}
+        hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
+        for g, loss in zip(live, losses[live].tolist()):
+            loss_sums[g] += loss * len(batch.labels)
+            correct[g] += hits[g]
+        seen += len(batch.labels)
+        if on_batch is not None:
+            on_batch(epoch, i, n_batches)
+    _diverge(trainer, results, [g for g in _live(results) if not math.isfinite(loss_sums[g] / max(seen, 1))])
+    return {g: (loss_sums[g] / max(seen, 1), correct[g] / max(seen, 1)) for g in _live(results)}

@@ -39,16 +39,19 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..ids import configuration_id
+from .settings import select_columns
 from .stats import bootstrap_ci, per_seed, wilson_interval
 
 CONFIG_KEYS = ["cell", "criterion", "target", "scope", "schedule"]
 METRICS = ("base_acc", "pruned_acc", "drop", "final_acc", "recovery_epochs", "model_sparsity")
-_LEVEL_PATHS = ("seed", "sparsity", "pruning.amount", "pruning.threshold")
+_LEVEL_PATHS = ("seed", "sparsity", "pruning.amount", "pruning.threshold")  # the level of a sparsity curve
 
 
 def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01) -> pd.DataFrame:
-    """One row per finished pruning trial with its base accuracy and the metrics above.
+    """One row per finished pruning trial (a trial with a parent whose config holds its
+    pruning point under its kind's name) with its base accuracy and the metrics above.
 
     Columns: ``run_id, study, configuration, curve`` (the configuration without the
     level: the trials of one sparsity curve), ``cell, seed, criterion, target, scope,
@@ -59,9 +62,11 @@ def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
     final_train = epochs[epochs["phase"] == "train"].groupby("run_id")["test_acc"].last()
     retrain = epochs[epochs["phase"] == "retrain"]
     rows = []
-    for run in runs[(runs["kind"] == "pruning") & (runs["status"] == "done")].itertuples():
+    for run in runs[runs["status"] == "done"].itertuples():
         config = json.loads(run.config)
-        spec = config["pruning"]
+        spec = config.get(run.kind)  # a pruning trial's point is under its kind's name
+        if not isinstance(spec, dict) or "criterion" not in spec:
+            continue
         mine = retrain[retrain["run_id"] == run.run_id].sort_values("epoch")
         if run.parent not in final_train.index or mine.empty:
             continue
@@ -70,8 +75,8 @@ def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
         later = mine[(mine["epoch"] >= 1) & (mine["test_acc"] >= base - delta - 1e-12)]
         rows.append({
             "run_id": run.run_id, "study": getattr(run, "study", None),
-            "configuration": configuration_id("pruning", config),
-            "curve": configuration_id("pruning", config, ignore=_LEVEL_PATHS),
+            "configuration": configuration_id(run.kind, config),
+            "curve": configuration_id(run.kind, config, ignore=_LEVEL_PATHS),
             "cell": run.cell, "seed": run.seed,
             **{k: spec[k] for k in ("criterion", "target", "scope", "schedule", "amount", "threshold")},
             "base_acc": base,
@@ -171,3 +176,54 @@ def by_level(configurations: pd.DataFrame, column: str) -> pd.DataFrame:
     table = configurations.pivot_table(index=keys, columns="level", values=column, aggfunc="first", sort=True)
     table.columns = [f"{level:g}" for level in table.columns]
     return table.reset_index().rename_axis(columns=None)
+
+
+PRUNING_COLUMNS = ["configuration", "cell", "criterion", "target", "scope", "schedule", "level", "pruned_acc_seeds",
+                   "final_acc_seeds", "recovery_epochs_seeds", "recovered"]
+MAX_SPARSITY_COLUMNS = ["curve", "cell", "criterion", "target", "scope", "schedule", "max_safe_sparsity_seeds",
+                        "max_feasible_sparsity_seeds"]
+SWEEP_KEYS = ("criterion", "scope", "schedule")  # shown only where a study varies them
+
+
+def summary_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01,
+                   columns: str | None = None) -> list[tuple[pd.DataFrame, str]]:
+    """The tables of ``sparsernn results --summary pruning``, as ``(table, title)``: per
+    study, the configurations (accuracy right after pruning and after retraining per
+    seed, recovery) and the maximum sparsities per seed. Columns a study does not vary
+    are named in the title instead; ``columns`` (comma-separated) replaces the default
+    columns of the configurations table."""
+    tables = pruning_summary(runs, epochs, delta=delta)
+    if tables["configurations"].empty:
+        raise InputError("No finished pruning trials to summarise.")
+    parts = []
+    for study, configs in tables["configurations"].groupby("study", sort=False):
+        curves = tables["max_sparsity"][tables["max_sparsity"]["study"] == study]
+        fixed = [k for k in SWEEP_KEYS if configs[k].nunique() == 1]
+        described = ", ".join(f"{k} {configs[k].iloc[0]}" for k in fixed)
+        if not configs.duplicated(["cell", *SWEEP_KEYS, "target", "level"]).any():
+            fixed.append("configuration")  # each row's shown settings name its configuration
+        default = [c for c in PRUNING_COLUMNS if c not in fixed]
+        parts.append((configs[select_columns(configs, default, columns)],
+                      f"{study}: accuracy right after pruning (pruned_acc) and after retraining (final_acc), "
+                      f"per seed; recovery epochs per seed (- never); {described}; delta={delta}"))
+        if not curves.empty:
+            if "configuration" in fixed:
+                fixed.append("curve")
+            default = [c for c in MAX_SPARSITY_COLUMNS if c not in fixed]
+            parts.append((curves[select_columns(curves, default, None)],
+                          f"{study}: maximum sparsity per seed, safe (right after pruning) and feasible (after "
+                          f"retraining); delta={delta}"))
+    return parts
+
+
+def markdown_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01) -> list[tuple[pd.DataFrame, str]]:
+    """Tables for the Markdown file beyond :func:`summary_tables`: test accuracy right
+    after pruning and after retraining, per seed, one row per curve and one column per level."""
+    configs = pruning_summary(runs, epochs, delta=delta)["configurations"]
+    parts = []
+    for column, what in (("pruned_acc_seeds", "right after pruning"), ("final_acc_seeds", "after retraining")):
+        pivot = by_level(configs, column)
+        fixed = [k for k in SWEEP_KEYS if pivot[k].nunique() == 1]
+        parts.append((pivot.drop(columns=fixed), f"test accuracy {what}, per seed, by level (columns: the "
+                                                 f"fraction of the targeted weights removed)"))
+    return parts

@@ -14,6 +14,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .. import seeding
+
 BOOTSTRAP_RESAMPLES = 10_000
 
 
@@ -72,7 +74,7 @@ def bootstrap_ci(values, confidence: float = 0.95, *, seed: int = 0) -> tuple[fl
         return math.nan, math.nan, math.nan
     if len(x) == 1 or np.all(x == x[0]):
         return (float(x[0]), math.nan, math.nan) if len(x) == 1 else (float(x[0]), float(x[0]), float(x[0]))
-    rng = np.random.default_rng(seed)
+    rng = seeding.rng(seed, "bootstrap_ci")
     means = x[rng.integers(0, len(x), size=(BOOTSTRAP_RESAMPLES, len(x)))].mean(axis=1)
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(x.mean()), float(low), float(high)

@@ -28,6 +28,8 @@ split.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -109,19 +111,18 @@ TRIAL_COLUMNS = ("run_id", "study", "settings", "cell", "generator", "graph_seed
 
 
 def structure_table(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame) -> pd.DataFrame:
-    """One row per finished structure trial: its settings (:data:`TRIAL_COLUMNS`; ``settings``
-    labels everything but the cell, seed and graph, :func:`~sparsernn.ids.settings_id`),
-    final test accuracy and graph properties. A graph from a file has generator ``"file"``, no
+    """One row per finished graph-structured trial (a trial with a ``graph`` setting and
+    stored graph properties): its settings (:data:`TRIAL_COLUMNS`; ``settings`` labels
+    everything but the cell, seed and graph, :func:`~sparsernn.ids.settings_id`), final
+    test accuracy and graph properties. A graph from a file has generator ``"file"``, no
     graph seed, and its file name in ``graph_file``."""
-    import json
-
-    done = runs[(runs["kind"] == "structure") & (runs["status"] == "done")]
+    done = runs[runs["status"] == "done"]
     final = epochs.groupby("run_id")["test_acc"].last()
     props = artefacts[artefacts["kind"] == "properties"].set_index("run_id")["data"]
     rows = []
     for run in done.itertuples():
-        graph = json.loads(run.config)["graph"]
-        if run.run_id in props.index and run.run_id in final.index:
+        graph = json.loads(run.config).get("graph")
+        if isinstance(graph, dict) and run.run_id in props.index and run.run_id in final.index:
             rows.append({"run_id": run.run_id, "study": run.study, "settings": getattr(run, "settings", None),
                          "cell": run.cell,
                          "generator": graph.get("generator", "file"), "graph_seed": graph.get("graph_seed"),
@@ -191,3 +192,46 @@ def permutation_importances(X: pd.DataFrame, y, *, regressor: str = "random_fore
     df = pd.DataFrame({"property": X.columns, "importance_mean": drops.mean(axis=0),
                        "importance_sd": drops.std(axis=0, ddof=1) if len(drops) > 1 else np.nan})
     return df.sort_values("importance_mean", ascending=False).reset_index(drop=True)
+
+
+def analyze_structure(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame, *, folds: int = 5,
+                      repeats: int = 10, seed: int = 0, per_generator: bool = False,
+                      by: tuple[str, ...] = ()) -> tuple[list[tuple[pd.DataFrame, str]], dict[str, pd.DataFrame]]:
+    """The tables of ``sparsernn analyze``: ``(parts, outputs)``, ``parts`` the
+    ``(table, title)`` pairs to show, ``outputs`` the tables by file name.
+
+    Test accuracy per cell and generator (and per value of each property in ``by``),
+    then per study, settings and cell (and generator, with ``per_generator``): the
+    correlations of every graph property with test accuracy and the cross-validated R²
+    of regressing it on all of them (``repeats`` x ``folds``-fold, seeded by ``seed``).
+    Studies, and runs of one study with different settings, are kept apart.
+    """
+    table = structure_table(runs, epochs, artefacts)
+    if table.empty:
+        raise InputError("No finished structure trials to analyse.")
+    properties = [c for c in table.columns if c not in TRIAL_COLUMNS]
+    unknown = [p for p in by if p not in properties]
+    if unknown:
+        raise InputError(f"--by: unknown graph property {unknown[0]!r}; expected one of {', '.join(properties)}.")
+    several = table["study"].nunique() > 1
+    mixed = table.groupby("study")["settings"].nunique().max() > 1  # a study of several runs: keep them apart
+    head = (["study"] if several else []) + (["settings"] if mixed else [])
+    accuracy = accuracy_summary(table, head + ["cell", "generator"], seed=seed)
+    outputs = {"structure_trials": table, "accuracy": accuracy}
+    parts = [(accuracy, "test accuracy per cell and generator (mean with 95% bootstrap interval)")]
+    for prop in by:
+        per_value = accuracy_summary(table, head + ["cell", "generator", prop], seed=seed)
+        outputs[f"accuracy_by_{prop}"] = per_value
+        parts.append((per_value, f"test accuracy per cell, generator and {prop}"))
+    keys = ["study", "settings", "cell"] + (["generator"] if per_generator else [])
+    for key, group in table.groupby(keys, dropna=False):
+        parts_of_name = [str(k) for i, k in enumerate(key) if (i > 0 or several) and (i != 1 or mixed)]
+        name, label = "_".join(parts_of_name), ", ".join(parts_of_name)
+        n_splits = min(folds, len(group))
+        correlations = property_correlations(group[properties], group["test_acc"])
+        r2 = cross_validated_r2(group[properties], group["test_acc"], n_splits=n_splits, n_repeats=repeats, seed=seed)
+        parts += [(correlations, f"{label}: correlation of graph properties with test accuracy ({len(group)} graphs, "
+                                 "p-values Benjamini-Hochberg corrected)"),
+                  (r2, f"{label}: R2 of test accuracy on all properties, {repeats}x repeated {n_splits}-fold CV")]
+        outputs[f"correlations_{name}"], outputs[f"cv_r2_{name}"] = correlations, r2
+    return parts, outputs

@@ -30,7 +30,7 @@ from .reber import (
     make_negatives,
     reber_dataset,
 )
-from .registry import DatasetInfo, list_datasets, load_dataset
+from .registry import DatasetInfo, dataset_source, list_datasets, load_dataset
 from .strings import DatasetSplits, LabelledStrings, stratified_split
 from .vocab import Vocabulary
 
@@ -50,6 +50,7 @@ __all__ = [
     "is_embedded_reber",
     "is_reber",
     "iterate_batches",
+    "dataset_source",
     "list_datasets",
     "load_csv",
     "load_dataset",

@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import torch
 
+from ..checks import check_int
 from ..errors import InputError
-from ._checks import check_int
 
 __all__ = ["Batch", "iterate_batches", "num_batches"]
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_int
 from ..errors import InputError
 from ..seeding import derive_seed
-from ._checks import check_seed, check_split_fractions
-from .strings import DatasetSplits, LabelledStrings, stratified_split
+from .strings import DatasetSplits, LabelledStrings, check_split_fractions, stratified_split
 
 __all__ = ["load_csv", "csv_dataset"]
 
@@ -234,7 +234,7 @@ def csv_dataset(
     """
     func = "csv_dataset"
     test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
-    seed = check_seed(seed, func)
+    seed = check_int(seed, "seed", func)
     data, classes = load_csv(path, string_column=string_column, label_column=label_column)
     train, test, validation = stratified_split(
         data, test_fraction=test_fraction, validation_fraction=validation_fraction,

@@ -41,12 +41,11 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from .. import seeding
+from ..checks import check_choice, check_fraction, check_int
 from ..errors import InputError
-from ..seeding import check_random_state, derive_seed
-from ._checks import (
-    check_choice, check_fraction, check_int, check_seed, check_split_fractions, round_half_up,
-)
-from .strings import DatasetSplits, LabelledStrings, stratified_split
+from ..seeding import derive_seed
+from .strings import DatasetSplits, LabelledStrings, check_split_fractions, round_half_up, stratified_split
 
 __all__ = [
     "REBER_ALPHABET",
@@ -374,7 +373,7 @@ def _generate(func: str, grammar: _Grammar, n: object, min_length: object, max_l
                 f"The 'max_length' parameter of {func} must be at least {grammar.shortest}, the length of the "
                 f"shortest {grammar.label()} string; got {max_length}."
             )
-    rng = check_random_state(seed)
+    rng = seeding.rng(seed, func)
     low = max(min_length, grammar.shortest)
     if max_length is not None:
         available = 0
@@ -701,7 +700,7 @@ def make_negatives(
             )
     if isinstance(exclude, str):
         raise InputError(f"The 'exclude' parameter of {func} must be a collection of strings; got a single str.")
-    rng = check_random_state(seed)
+    rng = seeding.rng(seed, func)
     if n == 0:
         return []
     if not positives and kind != "thesis":
@@ -733,7 +732,7 @@ def _dataset(func: str, name: str, grammar: _Grammar, *, num_strings, min_length
     balance = check_fraction(balance, "balance", func, low_open=True, high_open=True)
     # Checked here too so that the message names this function, not stratified_split.
     test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
-    seed = check_seed(seed, func)
+    seed = check_int(seed, "seed", func)
     n_pos = round_half_up(balance * num_strings)
     n_neg = num_strings - n_pos
     if n_pos < 1 or n_neg < 1:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from ..errors import InputError
 from .csv_file import csv_dataset
 from .reber import embedded_reber_dataset, reber_dataset
 from .strings import DatasetSplits
 
-__all__ = ["DatasetInfo", "list_datasets", "load_dataset"]
+__all__ = ["DatasetInfo", "dataset_source", "list_datasets", "load_dataset"]
 
 
 class DatasetInfo(NamedTuple):
@@ -48,6 +49,25 @@ _BUILTIN: dict[str, tuple[str, Callable[..., DatasetSplits]]] = {
 def list_datasets() -> list[DatasetInfo]:
     """The built-in datasets, in a fixed order."""
     return [DatasetInfo(name, description) for name, (description, _) in _BUILTIN.items()]
+
+
+def dataset_source(name_or_path: str) -> str | None:
+    """What ``name_or_path`` names: ``"builtin"`` (a name from :func:`list_datasets`),
+    ``"csv"`` (anything ending in ``.csv``, or an existing file) or None (neither).
+
+    The one rule for telling them apart: a built-in name wins over a file of the same
+    name in the working directory, unless it ends in ``.csv``.
+
+    Examples
+    --------
+    >>> dataset_source("reber"), dataset_source("runs/strings.csv"), dataset_source("nope")
+    ('builtin', 'csv', None)
+    """
+    if name_or_path in _BUILTIN and not name_or_path.lower().endswith(".csv"):
+        return "builtin"
+    if name_or_path.lower().endswith(".csv") or Path(name_or_path).is_file():
+        return "csv"
+    return None
 
 
 def _options(builder: Callable[..., DatasetSplits]) -> list[str]:
@@ -81,9 +101,10 @@ def load_dataset(name_or_path: str | os.PathLike, *, seed: int, **options: objec
         name_or_path = os.fspath(name_or_path)
     if not isinstance(name_or_path, str) or not name_or_path:
         raise InputError(f"load_dataset expects a dataset name or a CSV path; got {name_or_path!r}.")
-    if name_or_path in _BUILTIN and not name_or_path.lower().endswith(".csv"):
+    source = dataset_source(name_or_path)
+    if source == "builtin":
         label, builder, args = f"the {name_or_path!r} dataset", _BUILTIN[name_or_path][1], ()
-    elif name_or_path.lower().endswith(".csv") or Path(name_or_path).is_file():
+    elif source == "csv":
         label, builder, args = "a CSV file", csv_dataset, (name_or_path,)
     else:
         names = ", ".join(repr(n) for n in _BUILTIN)

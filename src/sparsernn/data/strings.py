@@ -16,14 +16,37 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import seeding
+from ..checks import check_fraction
 from ..errors import InputError
-from ..seeding import check_random_state
-from ._checks import check_split_fractions, round_half_up
+
+
+def check_split_fractions(test_fraction: object, validation_fraction: object,
+                          func: str) -> tuple[float, float]:
+    """Check the two split fractions of ``func``: each in [0, 1) and their sum below 1."""
+    test = check_fraction(test_fraction, "test_fraction", func, high_open=True)
+    validation = check_fraction(validation_fraction, "validation_fraction", func, high_open=True)
+    if test + validation >= 1.0:
+        raise InputError(
+            f"The 'test_fraction' and 'validation_fraction' parameters of {func} must sum to less "
+            f"than 1 so that some strings are left for training; got {test!r} + {validation!r}."
+        )
+    return test, validation
+
+
+def round_half_up(x: float) -> int:
+    """Round a non-negative number to the nearest int, halves up (not to even).
+
+    >>> round_half_up(2.5), round(2.5)
+    (3, 2)
+    """
+    return int(math.floor(x + 0.5))
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +113,7 @@ class LabelledStrings:
 
     __hash__ = None  # equality is by value and the labels are an array
 
-    def take(self, indices: Sequence[int] | np.ndarray) -> "LabelledStrings":
+    def take(self, indices: Sequence[int] | np.ndarray) -> LabelledStrings:
         """Return the strings and labels at ``indices``, in that order.
 
         >>> LabelledStrings(["BTXSE", "BTTE", "BPVVE"], [1, 0, 1]).take([2, 0]).strings
@@ -235,7 +258,7 @@ def stratified_split(
     if not isinstance(data, LabelledStrings):
         raise InputError(f"The 'data' parameter of {func} must be a LabelledStrings; got {type(data).__name__}.")
     test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
-    rng = check_random_state(seed)
+    rng = seeding.rng(seed, func)
 
     counts = [int(np.sum(data.labels == label)) for label in (0, 1)]
     n_test = _apportion(test_fraction, counts)

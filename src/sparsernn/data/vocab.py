@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
+from ..checks import is_int
 from ..errors import InputError
 
 __all__ = ["Vocabulary"]
@@ -80,7 +81,7 @@ class Vocabulary:
         self._code_tokens = (order + 2).astype(np.int64)
 
     @classmethod
-    def from_strings(cls, strings: Iterable[str]) -> "Vocabulary":
+    def from_strings(cls, strings: Iterable[str]) -> Vocabulary:
         """The vocabulary of every symbol in ``strings``, sorted by code point.
 
         >>> Vocabulary.from_strings(["ba", "ac"]).symbols
@@ -92,7 +93,7 @@ class Vocabulary:
         return cls(sorted(set().union(*strings)))
 
     @classmethod
-    def from_list(cls, symbols: Sequence[str]) -> "Vocabulary":
+    def from_list(cls, symbols: Sequence[str]) -> Vocabulary:
         """Rebuild a vocabulary from :meth:`to_list`; the order of ``symbols`` is kept."""
         if not isinstance(symbols, (list, tuple)):
             raise InputError(f"Vocabulary.from_list expects a list of symbols; got {type(symbols).__name__}.")
@@ -192,7 +193,7 @@ class Vocabulary:
             length = len(ids)
         if isinstance(length, torch.Tensor):
             length = int(length.item())
-        if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or not 0 <= length <= len(ids):
+        if not is_int(length) or not 0 <= length <= len(ids):
             raise InputError(f"Vocabulary.decode: length must be an int in [0, {len(ids)}]; got {length!r}.")
         chars = []
         for t, i in enumerate(ids[:length]):

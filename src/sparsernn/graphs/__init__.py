@@ -22,12 +22,10 @@ True
 """
 
 from .dag import RULES, layer_index, layers, to_dag
-from .generators import (
-    THESIS_KINDS, barabasi_albert, barabasi_albert_star, erdos_renyi, thesis_graph, watts_strogatz,
-)
+from .generators import THESIS_KINDS, barabasi_albert, barabasi_albert_star, erdos_renyi, thesis_graph, watts_strogatz
 from .io import graph_from_json, graph_to_json, normalize_nodes, read_graph, write_graph
-from .properties import PROPERTIES, graph_properties
 from .properties import *  # noqa: F401,F403  (every property function, listed in PROPERTIES)
+from .properties import PROPERTIES, graph_properties
 
 __all__ = [
     "PROPERTIES",

@@ -3,7 +3,9 @@
 :func:`to_dag` orients every edge so that the result is acyclic; :func:`layer_index`
 puts each vertex in the layer given by the longest path reaching it from a source, and
 :func:`layers` lists the layers. Each DAG vertex becomes one recurrent unit; a unit
-reads the units of its predecessors.
+reads the units of its predecessors. :func:`check_dag` (and :func:`check_graph`,
+:func:`cycle_message`) check a graph argument for every graph-taking function of
+sparsernn, :mod:`sparsernn.nn` included.
 """
 
 from __future__ import annotations
@@ -11,10 +13,52 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from ..checks import check_choice
 from ..errors import InputError
-from ._checks import check_dag, check_graph, check_seed, cycle_message
+from ..seeding import rng
 
 RULES = ("index", "random")
+
+
+def check_graph(graph: object, func: str, name: str = "graph") -> nx.Graph:
+    """Return ``graph`` if it is a simple, non-empty networkx graph, else raise InputError."""
+    if not isinstance(graph, nx.Graph):
+        raise InputError(f"The {name!r} parameter of {func} must be a networkx graph; got {type(graph).__name__}.")
+    if graph.is_multigraph():
+        raise InputError(f"The {name!r} parameter of {func} must be a simple graph, not a multigraph; "
+                         f"got {type(graph).__name__}.")
+    if graph.number_of_nodes() == 0:
+        raise InputError(f"The {name!r} parameter of {func} must have at least one node; got an empty graph.")
+    return graph
+
+
+def cycle_message(graph: nx.DiGraph) -> str | None:
+    """Return "graph has a cycle: 3 -> 5 -> 3." for a cyclic digraph, or None if it is acyclic."""
+    if nx.is_directed_acyclic_graph(graph):
+        return None
+    cycle = nx.find_cycle(graph)
+    path = [cycle[0][0]] + [v for _, v, *_ in cycle]
+    return "graph has a cycle: " + " -> ".join(str(v) for v in path) + "."
+
+
+def check_dag(dag: object, func: str, name: str = "dag") -> nx.DiGraph:
+    """Return ``dag`` if it is a non-empty simple directed acyclic graph, else raise InputError.
+
+    Examples
+    --------
+    >>> check_dag(nx.DiGraph([(0, 1), (1, 0)]), "layers")
+    Traceback (most recent call last):
+    ...
+    sparsernn.errors.InputError: The 'dag' parameter of layers must be acyclic, but the graph has a cycle: 0 -> 1 -> 0.
+    """
+    check_graph(dag, func, name)
+    if not dag.is_directed():
+        raise InputError(f"The {name!r} parameter of {func} must be a directed acyclic graph "
+                         f"(a networkx.DiGraph); got an undirected {type(dag).__name__} (orient it with to_dag).")
+    message = cycle_message(dag)
+    if message is not None:
+        raise InputError(f"The {name!r} parameter of {func} must be acyclic, but the {message}")
+    return dag
 
 
 def to_dag(graph: nx.Graph, rule: str = "index", *,
@@ -58,12 +102,10 @@ def to_dag(graph: nx.Graph, rule: str = "index", *,
     Traceback (most recent call last):
     ...
     sparsernn.errors.InputError: The 'graph' parameter of to_dag must be acyclic, but the graph has a cycle: 3 -> 5 -> 3.
-    """
+    """  # noqa: E501  (a doctest's one-line error message)
     func = "to_dag"
     check_graph(graph, func)
-    if not isinstance(rule, str) or rule not in RULES:
-        listed = ", ".join(repr(r) for r in RULES)
-        raise InputError(f"The 'rule' parameter of {func} must be one of {listed}; got {rule!r}.")
+    check_choice(rule, "rule", func, RULES)
     if graph.is_directed():
         message = cycle_message(graph)
         if message is not None:
@@ -86,9 +128,7 @@ def to_dag(graph: nx.Graph, rule: str = "index", *,
         if seed is None:
             raise InputError(f"The 'seed' parameter of {func} must be an int or a numpy.random.Generator "
                              f"when rule='random'; got None.")
-        seed = check_seed(seed, func)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        order = [nodes[i] for i in rng.permutation(len(nodes))]
+        order = [nodes[i] for i in rng(seed, func).permutation(len(nodes))]
     rank = {node: i for i, node in enumerate(order)}
     dag = nx.DiGraph()
     dag.graph.update(graph.graph)

@@ -3,7 +3,7 @@
 Each generator looks like its networkx twin (the paper's symbols as parameter names,
 nodes ``0..n-1``, ``seed`` keyword-only), checks its parameters itself, and then
 delegates to networkx with a seed derived from ``seed`` (see
-:func:`~sparsernn.graphs._checks.networkx_seed`), so an int seed gives the same graph
+:func:`networkx_seed`), so an int seed gives the same graph
 on every run. The parameters are recorded in ``graph.graph`` for provenance.
 
 :func:`thesis_graph` draws a graph the way the reference thesis did.
@@ -14,12 +14,23 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from ..errors import InputError
-from ..seeding import derive_seed
-from ._checks import check_int, check_probability, check_seed, networkx_seed
+from ..checks import check_choice, check_fraction, check_int
+from ..seeding import check_seed, derive_seed, rng
 
 THESIS_KINDS = ("barabasi_albert", "barabasi_albert_star", "watts_strogatz")
 THESIS_N_RANGE = (10, 50)
+
+
+def networkx_seed(seed: object, func: str) -> int:
+    """Turn ``seed`` into the int seed handed to a networkx generator.
+
+    An int is mixed with ``func`` by :func:`~sparsernn.seeding.derive_seed` (so two
+    generators given the same seed do not share a stream); a Generator gives one draw.
+    """
+    seed = check_seed(seed, func)
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    return derive_seed(seed, "sparsernn.graphs", func)
 
 
 def watts_strogatz(n: int, k: int, p: float, *, seed: int | np.random.Generator) -> nx.Graph:
@@ -63,7 +74,7 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int | np.random.Generator)
     func = "watts_strogatz"
     n = check_int(n, "n", func, minimum=1)
     k = check_int(k, "k", func, minimum=0, maximum=n - 1)
-    p = check_probability(p, "p", func)
+    p = check_fraction(p, "p", func)
     graph = nx.watts_strogatz_graph(n, k, p, seed=networkx_seed(seed, func))
     graph.graph.update(generator=func, n=n, k=k, p=p)
     return graph
@@ -118,7 +129,7 @@ def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Gr
     """
     func = "barabasi_albert"
     n, m = _check_barabasi_albert(n, m, func)
-    rng = np.random.default_rng(networkx_seed(seed, func))
+    draws = rng(networkx_seed(seed, func), func)
     graph = nx.empty_graph(n)
     targets = list(range(m))
     repeated: list[int] = []  # node v appears deg(v) times
@@ -128,7 +139,7 @@ def barabasi_albert(n: int, m: int, *, seed: int | np.random.Generator) -> nx.Gr
         repeated.extend([source] * m)
         chosen: dict[int, None] = {}  # insertion-ordered set
         while len(chosen) < m:
-            chosen[repeated[int(rng.integers(len(repeated)))]] = None
+            chosen[repeated[int(draws.integers(len(repeated)))]] = None
         targets = list(chosen)
     graph.graph.update(generator=func, n=n, m=m)
     return graph
@@ -207,7 +218,7 @@ def erdos_renyi(n: int, p: float, *, seed: int | np.random.Generator) -> nx.Grap
     """
     func = "erdos_renyi"
     n = check_int(n, "n", func, minimum=1)
-    p = check_probability(p, "p", func)
+    p = check_fraction(p, "p", func)
     graph = nx.gnp_random_graph(n, p, seed=networkx_seed(seed, func))
     graph.graph.update(generator=func, n=n, p=p)
     return graph
@@ -254,16 +265,13 @@ def thesis_graph(kind: str, *, seed: int | np.random.Generator, sizes: tuple[int
     (True, 1.0, True)
     """
     func = "thesis_graph"
-    if not isinstance(kind, str) or kind not in THESIS_KINDS:
-        listed = ", ".join(repr(c) for c in THESIS_KINDS)
-        raise InputError(f"The 'kind' parameter of {func} must be one of {listed}; got {kind!r}.")
-    seed = check_seed(seed, func)
+    check_choice(kind, "kind", func, THESIS_KINDS)
+    draws = rng(seed, func, derive=(func, kind))
     low, high = sizes
     low = check_int(low, "sizes", func, minimum=1)
     high = check_int(high, "sizes", func, minimum=low)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(derive_seed(seed, func, kind))
-    n = int(rng.integers(low, high + 1))
+    n = int(draws.integers(low, high + 1))
     if kind == "watts_strogatz":
-        return watts_strogatz(n, n // 5, 1.0, seed=rng)
+        return watts_strogatz(n, n // 5, 1.0, seed=draws)
     generate = barabasi_albert if kind == "barabasi_albert" else barabasi_albert_star
-    return generate(n, max(n // 10, 1), seed=rng)
+    return generate(n, max(n // 10, 1), seed=draws)

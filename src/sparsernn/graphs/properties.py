@@ -40,8 +40,7 @@ from collections.abc import Callable, Iterable
 import networkx as nx
 import numpy as np
 
-from ._checks import check_dag
-from .dag import layer_index, layers
+from .dag import check_dag, layer_index, layers
 
 
 def _stats(values: Iterable[float]) -> tuple[float, float, float]:

@@ -5,7 +5,14 @@ from .classifier import CELLS, SequenceClassifier
 from .graph_pack import GraphRNNPack
 from .graph_rnn import GraphRNN, to_graph
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
-from .weights import MaskedWeight, ParameterCount, count_parameters, effective_parameters, masked_weights, weight_histograms
+from .weights import (
+    MaskedWeight,
+    ParameterCount,
+    count_parameters,
+    effective_parameters,
+    masked_weights,
+    weight_histograms,
+)
 
 __all__ = [
     "CELLS",

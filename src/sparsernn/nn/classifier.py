@@ -18,13 +18,13 @@ True
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..checks import check_fraction, is_int
 from ..errors import InputError
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedRNN
 from .weights import ParameterCount, count_parameters
@@ -45,7 +45,7 @@ def _error(name: str, expected: str, value) -> InputError:
 
 
 def _is_positive_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return is_int(value) and value >= 1
 
 
 def _checked_hparams(
@@ -73,8 +73,7 @@ def _checked_hparams(
     ):
         shown = list(hidden_sizes) if isinstance(hidden_sizes, Sequence) else hidden_sizes
         raise _error("hidden_sizes", "a non-empty sequence of positive ints", shown)
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-        raise _error("dropout", "a float in [0, 1)", dropout)
+    check_fraction(dropout, "dropout", "SequenceClassifier", high_open=True)
     if not isinstance(readout_mask, bool):
         raise _error("readout_mask", "a bool", readout_mask)
     return dict(

@@ -60,14 +60,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import accumulate
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..errors import InputError
 from .classifier import CELLS
-from .graph_rnn import GATES, GraphRNN
+from .graph_rnn import GATES, GraphRNN, layered_states
 from .masked import MaskedLinear
 from .weights import ParameterCount, effective_parameters
 
@@ -81,6 +81,48 @@ def _span(start: int, size: int) -> Tensor:
 def _starts(sizes: Sequence[int]) -> list[int]:
     """Offsets of consecutive blocks of the given sizes: ``[0, s0, s0 + s1, …]``."""
     return [0, *accumulate(sizes)][: len(sizes)]
+
+
+def _check_members(members: Sequence[GraphRNN]) -> tuple[list[GraphRNN], list[dict]]:
+    """The members as a list, and their hparams, if they are GraphRNNs that can share a pack."""
+    members = list(members)
+    if not members:
+        raise InputError("GraphRNNPack needs at least one GraphRNN; got none.")
+    for index, member in enumerate(members):
+        if not isinstance(member, GraphRNN):
+            raise InputError(f"GraphRNNPack members must be GraphRNNs; member {index} is a "
+                             f"{type(member).__name__}.")
+    hparams = [member.hparams for member in members]
+    for key in ("cell", "vocab_size", "num_classes"):
+        values = {h[key] for h in hparams}
+        if len(values) > 1:
+            raise InputError(f"The members of a GraphRNNPack must share their '{key}'; "
+                             f"got {sorted(values, key=str)}.")
+    return members, hparams
+
+
+class _Layout(NamedTuple):
+    """Where the members' units and embedding columns sit in the pack (G members, L pack layers)."""
+
+    depths: list[int]  # layers of member g
+    widths: list[list[int]]  # (G, L): units of member g in layer l, 0 past its depth
+    layer_widths: list[int]  # W_l
+    layer_starts: list[int]  # first column of layer l in the concatenated states
+    unit_offsets: list[list[int]]  # o_{g,l}, indexed [l][g]
+    embedding_dims: list[int]  # E_g
+    embedding_starts: list[int]  # first embedding column of member g
+
+    @classmethod
+    def of(cls, members: Sequence[GraphRNN]) -> _Layout:
+        depths = [len(m.layer_vertices) for m in members]
+        depth = max(depths)
+        widths = [[len(m.layer_vertices[l]) if l < len(m.layer_vertices) else 0 for l in range(depth)]
+                  for m in members]
+        layer_widths = [sum(w[l] for w in widths) for l in range(depth)]
+        embedding_dims = [m.embed.embedding_dim for m in members]
+        return cls(depths, widths, layer_widths, _starts(layer_widths),
+                   [_starts([w[l] for w in widths]) for l in range(depth)],
+                   embedding_dims, _starts(embedding_dims))
 
 
 class GraphRNNPack(nn.Module):
@@ -106,46 +148,12 @@ class GraphRNNPack(nn.Module):
 
     def __init__(self, members: Sequence[GraphRNN]) -> None:
         super().__init__()
-        members = list(members)
-        if not members:
-            raise InputError("GraphRNNPack needs at least one GraphRNN; got none.")
-        for index, member in enumerate(members):
-            if not isinstance(member, GraphRNN):
-                raise InputError(f"GraphRNNPack members must be GraphRNNs; member {index} is a "
-                                 f"{type(member).__name__}.")
-        hparams = [member.hparams for member in members]
-        for key in ("cell", "vocab_size", "num_classes"):
-            values = {h[key] for h in hparams}
-            if len(values) > 1:
-                raise InputError(f"The members of a GraphRNNPack must share their '{key}'; "
-                                 f"got {sorted(values, key=str)}.")
+        members, hparams = _check_members(members)
         self.cell, self.vocab_size, self.num_classes = (hparams[0][k] for k in ("cell", "vocab_size", "num_classes"))
         self.num_members = len(members)
         self._member_hparams = hparams
-
-        depth = max(len(m.layer_vertices) for m in members)
-        widths = [[len(m.layer_vertices[l]) if l < len(m.layer_vertices) else 0 for l in range(depth)]
-                  for m in members]  # (G, L): units of member g in layer l
-        layer_widths = [sum(w[l] for w in widths) for l in range(depth)]  # W_l
-        layer_starts = _starts(layer_widths)  # first column of layer l in the concatenated states
-        unit_offsets = [_starts([w[l] for w in widths]) for l in range(depth)]  # o_{g,l}, indexed [l][g]
-        embedding_dims = [m.embed.embedding_dim for m in members]
-        embedding_starts = _starts(embedding_dims)
-
-        reference = members[0].readout.weight
-        rnn_class, extra = CELLS[self.cell]
-        with torch.device("meta"):  # no initialisation (and no global RNG draws): every entry is set below
-            self.embed = nn.Embedding(self.vocab_size, sum(embedding_dims), padding_idx=0)
-            self.layers = nn.ModuleList(
-                rnn_class(sum(embedding_dims) if l == 0 else layer_starts[l], layer_widths[l], batch_first=True,
-                          **extra)
-                for l in range(depth)
-            )
-            self.readout = MaskedLinear(sum(layer_widths), self.num_members * self.num_classes)
-        self.to_empty(device=reference.device)
-        self.to(reference.dtype)
-
-        gates = GATES[self.cell]
+        layout = _Layout.of(members)
+        self._build_modules(layout, members[0].readout.weight)
         tensors = self._named_tensors()
         with torch.no_grad():
             for tensor in tensors.values():
@@ -154,33 +162,57 @@ class GraphRNNPack(nn.Module):
         self._places: list[dict[str, tuple[Tensor, ...]]] = []
         self.owners = {name: torch.full_like(p, -1, dtype=torch.long) for name, p in self.named_parameters()}
         for g, member in enumerate(members):
-            n_layers = len(member.layer_vertices)
-            unit_columns = [_span(layer_starts[l] + unit_offsets[l][g], widths[g][l]) for l in range(n_layers)]
-            columns = torch.cat(unit_columns)  # member g's concatenated states, as pack columns
-            embedding_columns = _span(embedding_starts[g], embedding_dims[g])
-            places = {"embed.weight": (torch.arange(self.vocab_size)[:, None], embedding_columns)}
-            for l in range(n_layers):
-                rows = torch.cat([_span(k * layer_widths[l] + unit_offsets[l][g], widths[g][l])
-                                  for k in range(gates)])  # gate blocks stacked like torch's
-                inputs = embedding_columns if l == 0 else columns[: sum(widths[g][:l])]
-                own_units = _span(unit_offsets[l][g], widths[g][l])  # block-diagonal recurrence
-                for kind, cols in (("ih", inputs), ("hh", own_units)):
-                    places[f"layers.{l}.weight_{kind}_l0"] = places[f"layers.{l}.mask_{kind}_l0"] = (rows[:, None], cols)
-                    places[f"layers.{l}.bias_{kind}_l0"] = (rows,)
-            outputs = _span(g * self.num_classes, self.num_classes)
-            places["readout.weight"] = places["readout.mask"] = (outputs[:, None], columns)
-            places["readout.bias"] = (outputs,)
-
-            state = member.state_dict()
-            if set(state) != set(places):
-                raise InputError(f"GraphRNNPack cannot place member {g}'s tensors "
-                                 f"{sorted(set(state) ^ set(places))}; is it a plain GraphRNN?")
-            with torch.no_grad():
-                for name, place in places.items():
-                    tensors[name][place] = state[name].to(tensors[name].device)
-                    if name in self.owners:
-                        self.owners[name][place] = g
+            places = self._member_places(layout, g)
+            self._copy_member(g, member.state_dict(), places, tensors)
             self._places.append(places)
+
+    def _build_modules(self, layout: _Layout, reference: Tensor) -> None:
+        """Create ``embed``, ``layers`` and ``readout`` on ``reference``'s device and dtype, uninitialised."""
+        rnn_class, extra = CELLS[self.cell]
+        embedding_width = sum(layout.embedding_dims)
+        with torch.device("meta"):  # no initialisation (and no global RNG draws): every entry is set afterwards
+            self.embed = nn.Embedding(self.vocab_size, embedding_width, padding_idx=0)
+            self.layers = nn.ModuleList(
+                rnn_class(embedding_width if l == 0 else layout.layer_starts[l], width, batch_first=True, **extra)
+                for l, width in enumerate(layout.layer_widths)
+            )
+            self.readout = MaskedLinear(sum(layout.layer_widths), self.num_members * self.num_classes)
+        self.to_empty(device=reference.device)
+        self.to(reference.dtype)
+
+    def _member_places(self, layout: _Layout, g: int) -> dict[str, tuple[Tensor, ...]]:
+        """Where each of member ``g``'s state_dict tensors goes: key -> index into the pack tensor."""
+        gates = GATES[self.cell]
+        widths, offsets = layout.widths[g], [o[g] for o in layout.unit_offsets]  # w_{g,l}, o_{g,l}
+        n_layers = layout.depths[g]
+        columns = torch.cat([_span(layout.layer_starts[l] + offsets[l], widths[l])
+                             for l in range(n_layers)])  # member g's concatenated states, as pack columns
+        embedding_columns = _span(layout.embedding_starts[g], layout.embedding_dims[g])
+        places = {"embed.weight": (torch.arange(self.vocab_size)[:, None], embedding_columns)}
+        for l in range(n_layers):
+            rows = torch.cat([_span(k * layout.layer_widths[l] + offsets[l], widths[l])
+                              for k in range(gates)])  # gate blocks stacked like torch's
+            inputs = embedding_columns if l == 0 else columns[: sum(widths[:l])]
+            own_units = _span(offsets[l], widths[l])  # block-diagonal recurrence
+            for kind, cols in (("ih", inputs), ("hh", own_units)):
+                places[f"layers.{l}.weight_{kind}_l0"] = places[f"layers.{l}.mask_{kind}_l0"] = (rows[:, None], cols)
+                places[f"layers.{l}.bias_{kind}_l0"] = (rows,)
+        outputs = _span(g * self.num_classes, self.num_classes)
+        places["readout.weight"] = places["readout.mask"] = (outputs[:, None], columns)
+        places["readout.bias"] = (outputs,)
+        return places
+
+    @torch.no_grad()
+    def _copy_member(self, g: int, state: dict[str, Tensor], places: dict[str, tuple[Tensor, ...]],
+                     tensors: dict[str, Tensor]) -> None:
+        """Copy member ``g``'s ``state`` into its ``places`` of the pack's ``tensors``, and mark it the owner."""
+        if set(state) != set(places):
+            raise InputError(f"GraphRNNPack cannot place member {g}'s tensors "
+                             f"{sorted(set(state) ^ set(places))}; is it a plain GraphRNN?")
+        for name, place in places.items():
+            tensors[name][place] = state[name].to(tensors[name].device)
+            if name in self.owners:
+                self.owners[name][place] = g
 
     def _named_tensors(self) -> dict[str, Tensor]:
         """Parameters and buffers by state_dict key (live tensors)."""
@@ -193,17 +225,7 @@ class GraphRNNPack(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """Logits (B, num_members, num_classes): member g's at ``[:, g]``."""
-        x = self.embed(inputs)  # (B, T, ΣE)
-        packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
-                                      enforce_sorted=False)
-        outputs, finals = [], []
-        for index, layer in enumerate(self.layers):
-            data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, ΣE) or (ΣT, Σ earlier W)
-            out, state = layer(packed._replace(data=data))
-            outputs.append(out.data)  # (ΣT, W_l)
-            h_n = state[0] if isinstance(state, tuple) else state
-            finals.append(h_n[-1])  # (B, W_l), caller's batch order
-        logits = self.readout(torch.cat(finals, dim=1))  # (B, ΣW) -> (B, G·C)
+        logits = self.readout(layered_states(self.embed, self.layers, inputs, lengths))  # (B, ΣW) -> (B, G·C)
         return logits.view(-1, self.num_members, self.num_classes)  # (B, G, C)
 
     def member(self, index: int) -> GraphRNN:

@@ -42,7 +42,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..checks import check_choice
 from ..errors import InputError
+from ..graphs.dag import check_dag, layers
 from .classifier import CELLS
 from .masked import MaskedLinear
 
@@ -51,26 +53,35 @@ RECURRENCE = ("layer", "self", "none")
 READOUT = ("sinks", "last_layer")
 
 
-def longest_path_layers(dag: nx.DiGraph) -> list[list[int]]:
-    """Vertices grouped by longest path from the sources, each layer sorted."""
-    depth: dict[int, int] = {}
-    for v in nx.topological_sort(dag):
-        depth[v] = 1 + max((depth[u] for u in dag.predecessors(v)), default=-1)
-    layers: list[list[int]] = [[] for _ in range(max(depth.values()) + 1)]
-    for v, d in depth.items():
-        layers[d].append(v)
-    return [sorted(layer) for layer in layers]
+def longest_path_layers(dag: nx.DiGraph) -> list[list]:
+    """The layers of :func:`sparsernn.graphs.layers` (longest path from the sources), each sorted.
+
+    >>> longest_path_layers(nx.DiGraph([(3, 2), (0, 2), (2, 1)]))
+    [[0, 3], [2], [1]]
+    """
+    return [sorted(layer) for layer in layers(dag)]
 
 
-def _check_dag(dag) -> nx.DiGraph:
-    if not isinstance(dag, nx.DiGraph):
-        raise InputError(f"GraphRNN needs a networkx.DiGraph; got {type(dag).__name__}.")
-    if dag.number_of_nodes() == 0:
-        raise InputError("GraphRNN needs a graph with at least one vertex; got an empty graph.")
-    if not nx.is_directed_acyclic_graph(dag):
-        cycle = " -> ".join(str(u) for u, _ in nx.find_cycle(dag))
-        raise InputError(f"GraphRNN needs an acyclic graph; this one has the cycle {cycle} -> ...")
-    return dag
+def layered_states(embed: nn.Embedding, cells: nn.ModuleList, inputs: Tensor, lengths: Tensor) -> Tensor:
+    """The final states ``(B, Σ w_l)`` of a layered network, layers side by side in order.
+
+    Layer 0 reads the embedded ``inputs``; layer ``l > 0`` reads the outputs of all
+    earlier layers, concatenated (its input mask says which). Every cell is a
+    single-layer batch-first torch RNN/LSTM/GRU run on one packed sequence, so each
+    sequence's state is read at its true last symbol, in the caller's batch order.
+    :class:`GraphRNN` and :class:`~sparsernn.nn.GraphRNNPack` both compute with this.
+    """
+    x = embed(inputs)  # (B, T, E)
+    packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
+                                  enforce_sorted=False)
+    outputs, finals = [], []
+    for index, cell in enumerate(cells):
+        data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, E) or (ΣT, Σ earlier widths)
+        out, state = cell(packed._replace(data=data))
+        outputs.append(out.data)  # (ΣT, w_l)
+        h_n = state[0] if isinstance(state, tuple) else state
+        finals.append(h_n[-1])  # (B, w_l), caller's batch order
+    return torch.cat(finals, dim=1)  # (B, Σ w_l)
 
 
 class GraphRNN(nn.Module):
@@ -98,13 +109,10 @@ class GraphRNN(nn.Module):
     def __init__(self, dag: nx.DiGraph, cell: str, vocab_size: int, *, embedding_dim: int = 50,
                  num_classes: int = 2, recurrence: str = "layer", readout: str = "sinks") -> None:
         super().__init__()
-        dag = _check_dag(dag)
-        if cell not in CELLS:
-            raise InputError(f"The 'cell' parameter of GraphRNN must be one of {sorted(CELLS)}; got {cell!r}.")
-        if recurrence not in RECURRENCE:
-            raise InputError(f"The 'recurrence' parameter of GraphRNN must be one of {RECURRENCE}; got {recurrence!r}.")
-        if readout not in READOUT:
-            raise InputError(f"The 'readout' parameter of GraphRNN must be one of {READOUT}; got {readout!r}.")
+        check_dag(dag, "GraphRNN")
+        check_choice(cell, "cell", "GraphRNN", sorted(CELLS))
+        check_choice(recurrence, "recurrence", "GraphRNN", RECURRENCE)
+        check_choice(readout, "readout", "GraphRNN", READOUT)
         self.cell, self.recurrence, self.readout_rule = cell, recurrence, readout
         self.layer_vertices = longest_path_layers(dag)
         order = [v for layer in self.layer_vertices for v in layer]  # column order of the concatenated states
@@ -157,7 +165,7 @@ class GraphRNN(nn.Module):
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self._hparams.items()}
 
     @classmethod
-    def from_hparams(cls, hparams: dict) -> "GraphRNN":
+    def from_hparams(cls, hparams: dict) -> GraphRNN:
         dag = nx.DiGraph()
         dag.add_nodes_from(hparams["vertices"])
         dag.add_edges_from(map(tuple, hparams["edges"]))
@@ -166,17 +174,7 @@ class GraphRNN(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """Logits (B, num_classes) read at each sequence's true last symbol."""
-        x = self.embed(inputs)  # (B, T, E)
-        packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
-                                      enforce_sorted=False)
-        outputs, finals = [], []
-        for index, layer in enumerate(self.layers):
-            data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, E) or (ΣT, Σ earlier widths)
-            out, state = layer(packed._replace(data=data))
-            outputs.append(out.data)  # (ΣT, w_l)
-            h_n = state[0] if isinstance(state, tuple) else state
-            finals.append(h_n[-1])  # (B, w_l), caller's batch order
-        return self.readout(torch.cat(finals, dim=1))  # (B, n) -> (B, C)
+        return self.readout(layered_states(self.embed, self.layers, inputs, lengths))  # (B, n) -> (B, C)
 
 
 def to_graph(model: GraphRNN, *, per_gate: bool = False) -> nx.DiGraph | list[nx.DiGraph]:

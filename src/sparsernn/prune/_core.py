@@ -22,12 +22,12 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_choice, check_fraction
 from ..errors import InputError
 from ..nn import MaskedWeight, masked_weights
 
@@ -39,7 +39,6 @@ __all__ = [
     "assign_masks",
     "check_amount",
     "check_finite_scores",
-    "check_fraction",
     "check_model",
     "check_scope",
     "check_targets",
@@ -66,34 +65,14 @@ def check_model(model, func: str) -> nn.Module:
     return model
 
 
-def check_fraction(name: str, value, func: str, *, allow_int: bool = True) -> float:
-    """Return ``value`` as a float if it is a real number in [0, 1] (not a bool, not NaN).
-
-    With ``allow_int=False`` ints are refused too (``amount`` is never a count).
-    """
-    is_int = isinstance(value, numbers.Integral)
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and (allow_int or not is_int)
-        and 0.0 <= float(value) <= 1.0  # False for NaN
-    )
-    if not ok:
-        hint = " (an int; it must be a fraction, not a count)" if is_int and not isinstance(value, bool) else ""
-        raise InputError(f"The {name!r} parameter of {func} must be a float in [0, 1]; got {value!r}{hint}.")
-    return float(value)
-
-
 def check_amount(amount, func: str) -> float:
     """Check ``amount``: a float in [0, 1], the fraction of still-unmasked targeted weights to remove."""
-    return check_fraction("amount", amount, func, allow_int=False)
+    return check_fraction(amount, "amount", func, allow_int=False)
 
 
 def check_scope(scope, func: str) -> str:
     """Return ``scope`` if it is ``"layer"`` or ``"global"``."""
-    if not isinstance(scope, str) or scope not in SCOPES:
-        raise InputError(f"The 'scope' parameter of {func} must be one of {_quoted(SCOPES)}; got {scope!r}.")
-    return scope
+    return check_choice(scope, "scope", func, SCOPES)
 
 
 def check_targets(targets, func: str) -> tuple[str, ...]:

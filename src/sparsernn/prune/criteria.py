@@ -50,12 +50,13 @@ tensor([[False, False,  True, False]])
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import seeding
+from ..checks import check_choice, check_fraction, is_real
 from ..errors import InputError
 from ..nn import MaskedWeight
 from ._core import (
@@ -63,7 +64,6 @@ from ._core import (
     assign_masks,
     check_amount,
     check_finite_scores,
-    check_fraction,
     check_model,
     check_scope,
     check_targets,
@@ -91,15 +91,7 @@ def _random_source(seed, func: str):
     """Decode ``seed`` once into ``draw(shape) -> float64 CPU tensor`` of uniforms in [0, 1)."""
     if isinstance(seed, torch.Generator):
         return lambda shape: torch.rand(shape, generator=seed, dtype=torch.float64, device=seed.device).cpu()
-    if isinstance(seed, np.random.Generator):
-        rng = seed
-    elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        rng = np.random.default_rng(int(seed))
-    else:
-        raise InputError(
-            f"The 'seed' parameter of {func} must be an int, a numpy.random.Generator or a torch.Generator; "
-            f"got {seed!r}."
-        )
+    rng = seeding.rng(seed, func, expected="an int, a numpy.random.Generator or a torch.Generator")
     return lambda shape: torch.from_numpy(rng.random(tuple(shape)))
 
 
@@ -278,12 +270,7 @@ def threshold(
     """
     func = "threshold"
     check_model(model, func)
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(float(value))
-        or float(value) < 0.0
-    ):
+    if not is_real(value) or not math.isfinite(value) or value < 0:
         raise InputError(f"The 'value' parameter of {func} must be a finite float >= 0; got {value!r}.")
     value = float(value)
     targets = check_targets(targets, func)
@@ -349,11 +336,8 @@ def prune_to_sparsity(
     """
     func = "prune_to_sparsity"
     check_model(model, func)
-    sparsity = check_fraction("sparsity", sparsity, func)
-    if not isinstance(criterion, str) or criterion not in CRITERIA:
-        raise InputError(
-            f"The 'criterion' parameter of {func} must be one of {', '.join(map(repr, CRITERIA))}; got {criterion!r}."
-        )
+    sparsity = check_fraction(sparsity, "sparsity", func)
+    check_choice(criterion, "criterion", func, CRITERIA)
     targets = check_targets(targets, func)
     scope = check_scope(scope, func)
     if criterion == "random" and seed is None:

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_choice
 from ..errors import InputError
 from ._core import assign_masks, check_model, check_targets, select
 
@@ -113,8 +114,7 @@ def import_masks(model: nn.Module, masks: Mapping[str, Tensor], *, mode: str = "
     if not isinstance(masks, Mapping):
         raise InputError(f"The 'masks' parameter of {func} must be a mapping of names to tensors; "
                          f"got {type(masks).__name__}.")
-    if not isinstance(mode, str) or mode not in MODES:
-        raise InputError(f"The 'mode' parameter of {func} must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+    check_choice(mode, "mode", func, MODES)
     records = select(model, None, func)
     by_name = {r.name: r for r in records}
     keys = [k for k in masks if isinstance(k, str) and k.endswith(SUFFIX)]

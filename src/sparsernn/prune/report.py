@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..checks import check_fraction
 from ..errors import InputError
-from ._core import check_fraction, check_model, check_targets, select
+from ._core import check_model, check_targets, select
 
 __all__ = ["amount_for_sparsity", "sparsity"]
 
@@ -95,8 +96,8 @@ def amount_for_sparsity(current: float, target: float) -> float:
     0.5
     """
     func = "amount_for_sparsity"
-    current = check_fraction("current", current, func)
-    target = check_fraction("target", target, func)
+    current = check_fraction(current, "current", func)
+    target = check_fraction(target, "target", func)
     if target < current:
         raise InputError(
             f"The 'target' parameter of {func} must be >= current ({current!r}), as masks only shrink; got {target!r}."

@@ -20,13 +20,13 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 
 from torch import nn
 
+from ..checks import check_choice, check_fraction, check_int, is_int
 from ..errors import InputError
 from ..seeding import derive_seed
-from ._core import DEFAULT_TARGETS, check_fraction, check_model, check_scope, check_targets, is_close, select
+from ._core import DEFAULT_TARGETS, check_model, check_scope, check_targets, is_close, select
 from .criteria import CRITERIA, prune_to_sparsity
 
 __all__ = ["GradualPruner", "cubic_sparsity", "iterative_sparsities"]
@@ -35,15 +35,9 @@ __all__ = ["GradualPruner", "cubic_sparsity", "iterative_sparsities"]
 MAX_ROUNDS = 10_000
 
 
-def _check_count(name: str, value, func: str, *, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise InputError(f"The {name!r} parameter of {func} must be an int >= {minimum}; got {value!r}.")
-    return int(value)
-
-
 def _check_sparsities(initial, final, func: str) -> tuple[float, float]:
-    initial = check_fraction("initial", initial, func)
-    final = check_fraction("final", final, func)
+    initial = check_fraction(initial, "initial", func)
+    final = check_fraction(final, "final", func)
     if final < initial:
         raise InputError(
             f"The 'final' parameter of {func} must be >= initial ({initial!r}), as masks only shrink; got {final!r}."
@@ -90,10 +84,10 @@ def cubic_sparsity(step: int, *, initial: float, final: float, start: int, durat
     [0.1, 0.1, 0.8, 0.9, 0.9]
     """
     func = "cubic_sparsity"
-    step = _check_count("step", step, func, minimum=0)
+    step = check_int(step, "step", func, minimum=0)
     initial, final = _check_sparsities(initial, final, func)
-    start = _check_count("start", start, func, minimum=0)
-    duration = _check_count("duration", duration, func, minimum=0)
+    start = check_int(start, "start", func, minimum=0)
+    duration = check_int(duration, "duration", func, minimum=0)
     if step < start or (step == start and duration > 0):
         return initial  # exactly, not s_f + (s_i - s_f) * 1.0 with its rounding
     if step >= start + duration:
@@ -138,10 +132,8 @@ def iterative_sparsities(final: float, per_round: float) -> list[float]:
     []
     """
     func = "iterative_sparsities"
-    final = check_fraction("final", final, func)
-    per_round = check_fraction("per_round", per_round, func)
-    if per_round == 0.0:
-        raise InputError(f"The 'per_round' parameter of {func} must be a float in (0, 1]; got {per_round!r}.")
+    final = check_fraction(final, "final", func)
+    per_round = check_fraction(per_round, "per_round", func, low_open=True)
     if final == 1.0 and per_round < 1.0:
         raise InputError(
             f"The 'final' parameter of {func} must be < 1 unless per_round is 1 "
@@ -233,23 +225,17 @@ class GradualPruner:
         func = "GradualPruner"
         self.model = check_model(model, func)
         initial, final = _check_sparsities(initial, final, func)
-        if not isinstance(criterion, str) or criterion not in CRITERIA:
-            raise InputError(
-                f"The 'criterion' parameter of {func} must be one of {', '.join(map(repr, CRITERIA))}; "
-                f"got {criterion!r}."
-            )
-        if criterion == "random" and (
-            not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
-        ):
+        check_choice(criterion, "criterion", func, CRITERIA)
+        if criterion == "random" and not is_int(seed):
             raise InputError(f"The 'seed' parameter of {func} must be an int with criterion='random'; got {seed!r}.")
         targets = check_targets(targets, func)
         select(model, targets, func)  # the model must have every target
         self.config = dict(
             final=final,
             initial=initial,
-            start=_check_count("start", start, func, minimum=0),
-            duration=_check_count("duration", duration, func, minimum=0),
-            frequency=_check_count("frequency", frequency, func, minimum=1),
+            start=check_int(start, "start", func, minimum=0),
+            duration=check_int(duration, "duration", func, minimum=0),
+            frequency=check_int(frequency, "frequency", func, minimum=1),
             criterion=criterion,
             targets=list(targets),
             scope=check_scope(scope, func),
@@ -302,7 +288,7 @@ class GradualPruner:
         func = "GradualPruner.load_state_dict"
         if not isinstance(state, dict) or set(state) != {"step", "config"} or not isinstance(state["config"], dict):
             raise InputError(f"{func} expects a dict with keys 'step' and 'config'; got {state!r}.")
-        step = _check_count("step", state["step"], func, minimum=0)
+        step = check_int(state["step"], "step", func, minimum=0)
         saved = {**state["config"], "targets": list(state["config"].get("targets", []))}
         differ = sorted(k for k in set(saved) | set(self.config) if saved.get(k) != self.config.get(k))
         if differ:

@@ -1,16 +1,29 @@
-"""Studies: configs that expand into trials, run and stored in the results database."""
+"""Studies: configs that expand into trials, run and stored in the results database.
+
+Layers, each importing only those before it: ``config`` (StudyConfig) ← ``trial``
+(Trial, TrialSpec, TrialResult) ← ``kinds/*`` (one module per study kind, registered
+in :mod:`sparsernn.registry`) ← ``units`` (run one trial or pack) ← ``executors``
+(inline, local processes, Ray) ← ``runner`` (run_study, run_studies, schedule).
+"""
 
 from .config import (
-    DataConfig, ModelConfig, PruningConfig, StudyConfig, apply_overrides, apply_overrides_to_all, load_studies, load_study,
+    DataConfig,
+    ModelConfig,
+    StudyConfig,
+    apply_overrides,
+    apply_overrides_to_all,
+    load_studies,
+    load_study,
     study_from_dict,
 )
-from .dense import TrialResult, run_dense_trial
 from .presets import PRESETS, preset, preset_studies
-from .runner import Reporter, expand, run_study, run_trial
-from .trial import Trial
+from .runner import check_study, expand, run_studies, run_study, schedule
+from .trial import Trial, TrialResult, TrialSpec
+from .units import Reporter, run_trial, run_unit, units
 
 __all__ = [
-    "DataConfig", "ModelConfig", "PruningConfig", "apply_overrides", "apply_overrides_to_all", "load_studies",
-    "preset_studies", "PRESETS", "Reporter", "StudyConfig", "Trial", "TrialResult",
-    "expand", "load_study", "preset", "run_dense_trial", "run_study", "run_trial", "study_from_dict",
+    "DataConfig", "ModelConfig", "apply_overrides", "apply_overrides_to_all", "check_study", "load_studies",
+    "preset_studies", "PRESETS", "Reporter", "StudyConfig", "Trial", "TrialResult", "TrialSpec",
+    "expand", "load_study", "preset", "run_studies", "run_study", "run_trial", "run_unit", "schedule",
+    "study_from_dict", "units",
 ]

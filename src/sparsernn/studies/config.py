@@ -13,14 +13,14 @@ Example
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..data import DatasetSplits, list_datasets, load_dataset
+from .. import registry
+from ..data import DatasetSplits, dataset_source, list_datasets, load_dataset
 from ..errors import InputError
 from ..nn import CELLS
 from ..train import TrainingConfig
@@ -50,14 +50,14 @@ class DataConfig(_Config):
     @field_validator("dataset")
     @classmethod
     def _known(cls, dataset: str) -> str:
-        names = [info.name for info in list_datasets()]
-        if dataset not in names and not dataset.lower().endswith(".csv") and not Path(dataset).is_file():
+        if dataset_source(dataset) is None:
+            names = [info.name for info in list_datasets()]
             expected = ", ".join(map(repr, names))
             raise ValueError(f"unknown dataset {dataset!r}; expected one of {expected} or the path of a CSV file")
         return dataset
 
     @model_validator(mode="after")
-    def _check(self) -> "DataConfig":
+    def _check(self) -> DataConfig:
         if self.max_length is not None and self.max_length < self.min_length:
             raise ValueError(f"max_length ({self.max_length}) must be >= min_length ({self.min_length})")
         if self.test_fraction + self.validation_fraction >= 1:
@@ -66,7 +66,7 @@ class DataConfig(_Config):
 
     @property
     def is_file(self) -> bool:
-        return self.dataset not in {info.name for info in list_datasets()} or self.dataset.lower().endswith(".csv")
+        return dataset_source(self.dataset) == "csv"
 
     def load(self, seed: int) -> DatasetSplits:
         """Build or read the dataset, split with ``seed``."""
@@ -97,179 +97,100 @@ class ModelConfig(_Config):
         return sizes
 
 
-TARGET_NAMES = ("ih", "hh", "hr", "ho", "both")
+def _prefixed(exc: ValidationError, name: str) -> list[dict]:
+    """``exc``'s errors as init details, located under the section ``name``."""
+    details = []
+    for err in exc.errors():
+        detail = {"type": err["type"], "loc": (name, *err["loc"]), "input": err.get("input")}
+        if "ctx" in err:
+            detail["ctx"] = err["ctx"]
+        details.append(detail)
+    return details
 
 
-class IterativeConfig(_Config):
-    """Iterative pruning: each round removes ``per_round`` of what remains, then trains."""
-
-    per_round: float = Field(0.2, gt=0, le=1)
-    epochs_per_round: int = Field(2, ge=0, description="Training epochs after each round but the last.")
-    rewind: bool = Field(False, description="Reset surviving weights to their initial values each round "
-                                            "(the lottery-ticket procedure).")
-
-
-class GradualConfig(_Config):
-    """Gradual pruning during retraining along Zhu & Gupta's cubic schedule."""
-
-    initial: float = Field(0.0, ge=0, le=1, description="Sparsity at the first pruning step.")
-    start_epoch: int = Field(0, ge=0, description="Retraining epochs before pruning starts.")
-    prune_epochs: int = Field(5, ge=1, description="Epochs over which sparsity rises to the amount.")
-    frequency: int = Field(50, ge=1, description="Optimiser steps between pruning steps.")
-
-
-class PruningConfig(_Config):
-    """The pruning sweep: every criterion x target x scope x schedule x amount."""
-
-    criteria: list[Literal["magnitude", "random", "threshold"]] = Field(default_factory=lambda: ["magnitude"],
-                                                                         min_length=1)
-    targets: list[str] = Field(default_factory=lambda: ["both"], min_length=1,
-                               description="Each an 'ih', 'hh', 'hr', 'ho', 'both' or a '+'-joined set.")
-    scopes: list[Literal["layer", "global"]] = Field(default_factory=lambda: ["global"], min_length=1)
-    amounts: list[float] = Field(default_factory=lambda: [round(0.1 * i, 1) for i in range(1, 11)],
-                                 min_length=1, description="Fractions of the targeted weights to remove.")
-    thresholds: list[float] = Field(default_factory=lambda: [0.01], min_length=1,
-                                    description="For the threshold criterion: remove |w| below each.")
-    schedules: list[Literal["one_shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one_shot"],
-                                                                         min_length=1)
-    retrain_epochs: int = Field(10, ge=0)
-    iterative: IterativeConfig = Field(default_factory=IterativeConfig)
-    gradual: GradualConfig = Field(default_factory=GradualConfig)
-    delta: float = Field(0.01, ge=0, le=1, description="Accuracy within delta of the dense base counts "
-                                                        "as recovered.")
-
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, targets: list[str]) -> list[str]:
-        for target in targets:
-            parts = target.split("+")
-            if not all(part in TARGET_NAMES for part in parts) or len(set(parts)) != len(parts):
-                raise ValueError(f"each target must be one of {', '.join(map(repr, TARGET_NAMES))} "
-                                 f"or a '+'-joined set of them; got {target!r}")
-        return targets
-
-    @field_validator("amounts")
-    @classmethod
-    def _amounts(cls, amounts: list[float]) -> list[float]:
-        if any(not 0 <= a <= 1 for a in amounts):
-            raise ValueError(f"every amount must be a fraction in [0, 1]; got {amounts}")
-        return amounts
-
-    @field_validator("thresholds")
-    @classmethod
-    def _thresholds(cls, thresholds: list[float]) -> list[float]:
-        if any(not t >= 0 for t in thresholds):
-            raise ValueError(f"every threshold must be >= 0; got {thresholds}")
-        return thresholds
-
-    @model_validator(mode="after")
-    def _schedules_fit(self) -> "PruningConfig":
-        if "iterative" in self.schedules and self.iterative.per_round < 1 and 1.0 in self.amounts:
-            raise ValueError("iterative pruning removes a fraction of what remains and never reaches amount 1.0; "
-                             "drop 1.0 from amounts, set iterative.per_round: 1, or run it one_shot")
-        if "gradual" in self.schedules and self.gradual.start_epoch + self.gradual.prune_epochs > self.retrain_epochs:
-            raise ValueError("gradual.start_epoch + gradual.prune_epochs must be <= retrain_epochs "
-                             f"({self.gradual.start_epoch} + {self.gradual.prune_epochs} > {self.retrain_epochs})")
-        return self
-
-
-class StructureConfig(_Config):
-    """Graph-structured RNNs: which graphs, how they become networks.
-
-    For every generator, ``graphs`` graphs with seeds ``0 .. graphs-1`` are drawn; each
-    has ``n`` vertices drawn uniformly from ``sizes``. Barabási–Albert graphs use
-    ``m = max(n // 10, 1)`` and Watts–Strogatz graphs ``k = n // 5``, ``p = 1`` (the
-    reference thesis's rules, :func:`sparsernn.graphs.thesis_graph`); ``barabasi_albert``
-    grows from ``m`` unconnected vertices as the thesis's networkx 2.4 did,
-    ``barabasi_albert_star`` from networkx 3's star. Erdős–Rényi graphs use
-    ``erdos_renyi_p``. The same graphs are trained with every cell.
-
-    Each of ``files`` is a graph file (GraphML or edge-list JSON, see
-    :func:`sparsernn.graphs.read_graph`) holding one graph: an undirected graph is
-    oriented by ``orientation``, a directed one must be acyclic and keeps its edges. A
-    study may use generators, files or both (``generators: []`` for files only), but
-    needs at least one graph. In a config file a relative path is read from the
-    file's directory; given with ``--set`` (or in a dict), from the current directory.
-    """
-
-    generators: list[Literal["barabasi_albert", "barabasi_albert_star", "watts_strogatz", "erdos_renyi"]] = Field(
-        default_factory=lambda: ["barabasi_albert", "watts_strogatz"])
-    files: list[str] = Field(default_factory=list, description="Graph files (GraphML or edge-list JSON), "
-                                                               "one graph each.")
-    graphs: int = Field(100, ge=1, description="Graphs per generator.")
-    sizes: tuple[int, int] = Field((10, 50), description="Vertices n, drawn uniformly from [low, high].")
-    erdos_renyi_p: float = Field(0.1, ge=0, le=1)
-    orientation: Literal["index", "random"] = "index"
-    recurrence: Literal["layer", "self", "none"] = "layer"
-    readout: Literal["sinks", "last_layer"] = "sinks"
-    pack: int = Field(1, ge=1, description="Generator graphs trained together as one packed network "
-                      "(sparsernn.nn.GraphRNNPack): graph seeds in blocks of this size, per generator, cell "
-                      "and seed. Each graph trains as it would alone (to float rounding) and several times "
-                      "faster; 1 trains each graph alone.")
-
-    @field_validator("sizes")
-    @classmethod
-    def _sizes(cls, sizes: tuple[int, int]) -> tuple[int, int]:
-        if not 1 <= sizes[0] <= sizes[1]:
-            raise ValueError(f"sizes must be [low, high] with 1 <= low <= high; got {list(sizes)}")
-        return sizes
-
-    @field_validator("files")
-    @classmethod
-    def _files(cls, files: list[str]) -> list[str]:
-        for i, name in enumerate(files):
-            if not name.strip():
-                raise ValueError(f"every file must be a non-empty path; entry {i} is {name!r}")
-            if name in files[:i]:
-                raise ValueError(f"{name!r} is listed twice")
-        return files
-
-    @model_validator(mode="after")
-    def _some_graphs(self) -> "StructureConfig":
-        if not self.generators and not self.files:
-            raise ValueError("no graphs to train on: give generators, files or both")
-        return self
-
-
-SECTIONS = {"pruning": PruningConfig, "structure": StructureConfig}  # study kind -> its own section
+def _error(loc: tuple, message: str, value: object) -> dict:
+    return {"type": "value_error", "loc": loc, "input": value, "ctx": {"error": ValueError(message)}}
 
 
 class StudyConfig(_Config):
-    """A study: train every cell with every seed (``kind: dense``), then prune copies of
-    each trained model and retrain them (``kind: pruning``)."""
+    """A study: the sweep axes ``cells`` and ``seeds``, the ``data``, ``model`` and
+    ``training`` settings, and the section of its ``kind``.
+
+    Each kind (:mod:`sparsernn.registry`) names its own section: ``kind: pruning``
+    takes a ``pruning:`` section (default settings where it is left out), and a section
+    of another kind is an error. The section is the attribute of that name (e.g.
+    ``config.pruning``) and :attr:`section`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # the kind's section; checked below
 
     name: str = Field("study", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["dense", "pruning", "structure"] = "dense"
+    kind: str = Field(default_factory=lambda: registry.default_kind().name,
+                      description="The study kind (sparsernn.registry): what its trials do.")
     cells: list[Cell] = Field(default_factory=lambda: list(CELLS), min_length=1)
     seeds: list[int] = Field(min_length=1, description="Explicit seeds, one trial per seed and cell.")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    pruning: PruningConfig | None = Field(None, description="The pruning sweep (kind: pruning only).")
-    structure: StructureConfig | None = Field(None, description="The graphs (kind: structure only).")
 
     @model_validator(mode="before")
     @classmethod
-    def _default_section(cls, data: object) -> object:
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if kind in SECTIONS and data.get(kind) is None:
-            data = {**data, kind: {}}
+    def _sections(cls, data: object) -> object:
+        """Validate the kind's section with its model; refuse other sections and unknown keys."""
+        if not isinstance(data, dict):
+            return data
+        name = data.get("kind", registry.default_kind().name)
+        kind = registry.find(name) if isinstance(name, str) else None
+        data, errors = dict(data), []
+        for key in [k for k in data if k not in cls.model_fields]:
+            other = registry.find(key)
+            if kind is not None and key == kind.name and kind.section is not None:
+                continue
+            if other is not None and other.section is not None:
+                if data[key] is None:  # written by earlier versions for the sections a study lacks
+                    del data[key]
+                elif kind is not None:
+                    errors.append(_error((), f"a '{key}' section needs kind: {key} (this study is kind: {name})",
+                                         data[key]))
+            else:
+                errors.append({"type": "extra_forbidden", "loc": (key,), "input": data[key]})
+        if kind is not None and kind.section is not None:
+            try:
+                data[kind.name] = kind.section.model_validate(data.get(kind.name) or {})
+            except ValidationError as exc:
+                errors += _prefixed(exc, kind.name)
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
         return data
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, name: str) -> str:
+        if registry.find(name) is None:
+            known = ", ".join(map(repr, sorted(registry.kinds())))
+            raise ValueError(f"unknown study kind {name!r}; expected one of {known}")
+        return name
+
     @model_validator(mode="after")
-    def _kind_matches(self) -> "StudyConfig":
-        for section in SECTIONS:
-            if self.kind != section and getattr(self, section) is not None:
-                raise ValueError(f"a '{section}' section needs kind: {section} (this study is kind: {self.kind})")
-        if self.pruning is not None:
-            for target in self.pruning.targets:
-                parts = target.split("+")
-                if "hr" in parts:
-                    raise ValueError(f"pruning target {target!r}: the classifier's layers have no 'hr' "
-                                     "(LSTM projection) weights")
-                if "ho" in parts and not self.model.readout_mask:
-                    raise ValueError(f"pruning target {target!r}: 'ho' needs model.readout_mask: true")
+    def _kind_rules(self) -> StudyConfig:
+        validate = registry.get(self.kind).validate
+        if validate is not None:
+            validate(self)
         return self
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            kind = None if name.startswith("_") else registry.find(name)
+            if kind is not None and kind.section is not None:
+                return None  # the section of another kind: this study has none
+            raise
+
+    @property
+    def section(self) -> BaseModel | None:
+        """The settings of the study's kind (its config section), if the kind has one."""
+        return (self.model_extra or {}).get(self.kind)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -372,30 +293,29 @@ def check_distinct_names(studies: list[StudyConfig], source: str) -> list[StudyC
 
 def apply_overrides_to_all(studies: list[StudyConfig], overrides: list[str]) -> list[StudyConfig]:
     """:func:`apply_overrides` for several studies: an override of a kind's own section
-    (``pruning.*``, ``structure.*``) goes to the studies of that kind, any other to all."""
+    (e.g. ``pruning.sparsities=...``) goes to the studies of that kind, any other to all."""
     if len(studies) == 1:
         return [apply_overrides(studies[0], overrides)] if overrides else studies
-    section = {item: item.partition("=")[0].split(".")[0] for item in overrides}  # "pruning", "training", ...
+    section = {item: item.partition("=")[0].split(".")[0] for item in overrides}  # "training", a kind, ...
+    sections = {name for name, kind in registry.kinds().items() if kind.section is not None}
     for item, name in section.items():
-        if name in SECTIONS and not any(s.kind == name for s in studies):
+        if name in sections and not any(s.kind == name for s in studies):
             raise InputError(f"--set {item.partition('=')[0]}: no study here is of kind {name!r}.")
     result = []
     for study in studies:
-        mine = [item for item in overrides if section[item] not in SECTIONS or section[item] == study.kind]
+        mine = [item for item in overrides if section[item] not in sections or section[item] == study.kind]
         result.append(apply_overrides(study, mine) if mine else study)
     return result
 
 
 def _resolve_paths(data: object, base: Path) -> object:
-    """``data`` with the relative graph file paths in ``structure.files`` joined to ``base``.
-
-    A path written in a config file means a file next to it, wherever the command runs;
-    anything that is not a list of strings is left for validation to report.
-    """
-    structure = data.get("structure") if isinstance(data, dict) else None
-    files = structure.get("files") if isinstance(structure, dict) else None
-    if not isinstance(files, list):
+    """``data`` with the relative paths in its kind's section joined to ``base`` (see
+    :attr:`~sparsernn.registry.StudyKind.resolve_paths`): a path written in a config
+    file means a file next to it, wherever the command runs."""
+    if not isinstance(data, dict):
         return data
-    files = [os.path.abspath(base / f) if isinstance(f, str) and f.strip() and not Path(f).is_absolute() else f
-             for f in files]
-    return {**data, "structure": {**structure, "files": files}}
+    name = data.get("kind", registry.default_kind().name)
+    kind = registry.find(name) if isinstance(name, str) else None
+    if kind is None or kind.resolve_paths is None or not isinstance(data.get(name), dict):
+        return data
+    return {**data, name: kind.resolve_paths(data[name], base)}

@@ -1,6 +1,6 @@
 """Executors: where the trials of a study run while the driver stores their results.
 
-An executor runs trials and hands back each :class:`~sparsernn.studies.dense.TrialResult`;
+An executor runs trials and hands back each :class:`~sparsernn.studies.trial.TrialResult`;
 it never writes the results database (the driver, :func:`~sparsernn.studies.run_study`,
 is its only writer). Two are built in:
 
@@ -16,12 +16,9 @@ is its only writer). Two are built in:
     dataset is read where the config names it: it must be readable at that path on
     every node. A task whose worker dies is retried ``retries`` times by Ray.
 
-Executors run *units*: a single trial, or a pack of structure trials that train as one
-network (:func:`sparsernn.studies.runner.units`). Every executor has ``slots`` (units in
-flight at most), ``submit(unit) -> handle``, ``wait(handles) -> finished handles``
-(possibly none, after a short timeout), ``events() -> progress since the last call``,
-``result(handle) -> list[TrialResult]`` and ``close(cancel)``; :func:`schedule` drives
-any of them.
+Executors run *units*: a single trial, or a pack of trials that train as one network
+(:func:`sparsernn.studies.units.units`). Every executor follows the :class:`Executor`
+protocol, which :func:`sparsernn.studies.runner.schedule` drives.
 """
 
 from __future__ import annotations
@@ -35,17 +32,37 @@ import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 
 import torch
 
 from ..environment import environment
 from ..errors import InputError
-from ..store import FINISHED
-from .dense import TrialResult
-from .pruning import parent_checkpoint
-from .trial import Trial
+from .trial import Trial, TrialResult
+from .units import Reporter, run_unit, unit_inputs
 
 EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    """Where units of trials run. ``slots``: units in flight at most."""
+
+    slots: int
+
+    def submit(self, unit: list[Trial]) -> Any:
+        """Start running ``unit``; return a handle."""
+
+    def wait(self, handles: list) -> list:
+        """The handles among ``handles`` that finished (possibly none, after a short timeout)."""
+
+    def events(self) -> list[tuple[str, str, tuple]]:
+        """Progress since the last call: ``(kind, trial id, args)``, kind ``"batch"`` or ``"epoch"``."""
+
+    def result(self, handle) -> list[TrialResult]:
+        """The results of a finished unit, one per trial (raises if its worker was lost)."""
+
+    def close(self, cancel: bool) -> None:
+        """Release the workers; with ``cancel``, stop what is still running."""
 
 
 def default_workers(trials: int) -> int:
@@ -80,8 +97,6 @@ class _Forward:
 
 def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
     """Run a unit of trials in a worker, recording the worker's environment with the results."""
-    from .runner import Reporter, run_unit  # the runner imports this module
-
     reporter = Reporter()
     if _events is not None:
         forward = _Forward(_events)
@@ -108,9 +123,7 @@ class InlineExecutor:
     def __init__(self, out: str | Path, reporter=None):
         self.out, self.reporter = Path(out), reporter
 
-    def submit(self, unit: list[Trial]) -> "_Ran":
-        from .runner import run_unit  # the runner imports this module
-
+    def submit(self, unit: list[Trial]) -> _Ran:
         return _Ran(run_unit(unit, self.out, self.reporter))
 
     def wait(self, handles: list) -> list:
@@ -119,7 +132,7 @@ class InlineExecutor:
     def events(self) -> list:
         return []  # reported directly
 
-    def result(self, handle: "_Ran") -> list[TrialResult]:
+    def result(self, handle: _Ran) -> list[TrialResult]:
         return handle.results
 
     def close(self, cancel: bool) -> None:
@@ -160,12 +173,6 @@ class LocalExecutor:
 
     def close(self, cancel: bool) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
-
-
-def unit_inputs(unit: list[Trial], out: str | Path) -> dict[str, bytes]:
-    """The files under ``out`` that the trials of ``unit`` read, by path relative to ``out``."""
-    paths = {parent_checkpoint(trial, out) for trial in unit if trial.parent is not None}
-    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(paths) if path.exists()}
 
 
 def run_unit_portable(unit: list[Trial], inputs: dict[str, bytes],
@@ -284,59 +291,3 @@ def make_executor(name: str, out: str | Path, *, workers: int, address: str | No
             raise InputError("The ray executor needs an address: HOST:PORT of a cluster's head, or 'local'.")
         return RayExecutor(out, address, workers=workers, retries=retries)
     raise InputError(f"Unknown executor {name!r}; expected one of {', '.join(map(repr, EXECUTORS))}.")
-
-
-def schedule(work: list[list[Trial]], executor, status: dict[str, str], start, finish, reporter=None) -> None:
-    """Run the units of ``work`` on ``executor``, at most ``executor.slots`` at once, a
-    child after its parent.
-
-    A unit is a list of trials that run together (see
-    :func:`sparsernn.studies.runner.units`). ``start(trial)`` is called for each of its
-    unfinished trials before it is submitted and ``finish(trial, result)`` when its
-    results are in (or it could not run: its parent did not finish, or its worker was lost
-    and retries ran out); progress from the workers goes to ``reporter``'s
-    ``batch_finished`` and ``epoch_finished``. On an exception (Ctrl-C included) the
-    executor's pending work is cancelled and the exception propagates.
-    """
-    from .runner import orphaned  # the runner imports this module
-
-    waiting, running = list(work), {}
-    by_id = {t.id: t for unit in work for t in unit}
-    try:
-        while waiting or running:
-            for unit in list(waiting):
-                if len(running) >= executor.slots:
-                    break
-                if unit[0].parent and status.get(unit[0].parent) in ("pending", "running"):
-                    continue  # its parent has not finished yet
-                waiting.remove(unit)
-                left = [t for t in unit if status[t.id] not in FINISHED]
-                for trial in left:
-                    start(trial)
-                lost_parent = orphaned(unit[0], status)
-                if lost_parent is not None:
-                    for trial in left:
-                        finish(trial, lost_parent)
-                else:
-                    running[executor.submit(unit)] = (unit, left)
-            if not running:
-                if waiting:  # cannot happen while parents are expanded before their children
-                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0][0].parent}")
-                continue
-            finished = executor.wait(list(running))
-            if reporter is not None:
-                for kind, trial_id, args in executor.events():
-                    getattr(reporter, f"{kind}_finished")(by_id[trial_id], *args)
-            for handle in finished:
-                unit, left = running.pop(handle)
-                try:
-                    results = executor.result(handle)
-                except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
-                    results = [TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")] * len(unit)
-                for trial, result in zip(unit, results):
-                    if trial in left:
-                        finish(trial, result)
-    except BaseException:
-        executor.close(cancel=True)
-        raise
-    executor.close(cancel=False)

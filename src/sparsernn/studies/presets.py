@@ -30,7 +30,7 @@ PRESETS: dict[str, dict | list[dict]] = {
             "data": {"dataset": "reber", "num_strings": 10_000, "min_length": 11},
             "model": THESIS_MODEL,
             "training": {**THESIS_TRAINING, "epochs": 3},
-            "pruning": {"criteria": ["magnitude"], "targets": ["both"], "scopes": ["global"], "amounts": [0.5, 0.9],
+            "pruning": {"criteria": ["magnitude"], "targets": ["both"], "scopes": ["global"], "sparsities": [0.5, 0.9],
                         "schedules": ["one_shot"], "retrain_epochs": 1},
         },
         {
@@ -58,7 +58,7 @@ PRESETS: dict[str, dict | list[dict]] = {
         "model": THESIS_MODEL,
         "training": {**THESIS_TRAINING, "epochs": 50},
         "pruning": {"criteria": ["magnitude"], "targets": ["both", "ih", "hh"], "scopes": ["global"],
-                    "amounts": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
+                    "sparsities": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
                     "retrain_epochs": 10},
     },
     # The reference thesis's structure study: 100 Barabasi-Albert (m = n//10, grown from

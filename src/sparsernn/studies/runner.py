@@ -10,102 +10,42 @@ interrupted study resumes where it stopped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
+from .. import registry
 from ..environment import environment
 from ..errors import InputError
 from ..store import FINISHED, Store, check_output_dir
 from .config import StudyConfig
-from .dense import TrialResult, expand_dense, run_dense_trial
-from .executors import EXECUTORS, InlineExecutor, default_workers, make_executor, schedule
-from .pruning import expand_pruning, run_pruning_trial
-from .structure import expand_structure, pack_key, run_structure_pack, run_structure_trial
-from .trial import Trial
+from .executors import EXECUTORS, Executor, InlineExecutor, default_workers, make_executor
+from .trial import Trial, TrialResult
+from .units import Reporter, orphaned, units
 
-# study kind -> its trials; trial kind -> the function that runs one
-EXPANDERS: dict[str, Callable[[StudyConfig], list[Trial]]] = {
-    "dense": expand_dense, "pruning": expand_pruning, "structure": expand_structure,
-}
-RUNNERS: dict[str, Callable[..., TrialResult]] = {
-    "dense": run_dense_trial, "pruning": run_pruning_trial, "structure": run_structure_trial,
-}
-# trial kind -> (key: trials with equal keys run together, the function that runs them)
-PACKERS: dict[str, tuple[Callable[[Trial], str | None], Callable[..., list[TrialResult]]]] = {
-    "structure": (pack_key, run_structure_pack),
-}
-
-
-class Reporter:
-    """Progress callbacks of :func:`run_study`; the base class ignores them all."""
-
-    def study_started(self, config: StudyConfig, total: int, todo: int) -> None: ...
-    def trial_started(self, trial: Trial) -> None: ...
-    def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None: ...
-    def epoch_finished(self, trial: Trial, row: dict) -> None: ...
-    def trial_finished(self, trial: Trial, result: TrialResult) -> None: ...
+__all__ = ["check_study", "expand", "run_studies", "run_study", "schedule"]
 
 
 def expand(config: StudyConfig) -> list[Trial]:
-    """The trials of a study, in the order they run: every parent before its children."""
-    return EXPANDERS[config.kind](config)
+    """The trials of a study (its kind's ``expand``), in the order they run: every
+    parent before its children."""
+    kind = registry.get(config.kind)
+    if kind.expand is None:
+        raise InputError(f"kind {config.kind!r} only runs trials of other studies; it has no studies of its own.")
+    return kind.expand(config)
 
 
 def check_study(config: StudyConfig) -> None:
     """Fail early, before anything is stored, on input that every trial would trip on.
 
     A CSV dataset is read and checked here, so a bad file is reported once, by row,
-    and no trial is registered. (A structure study's graph files are read and checked
-    when the study is expanded, which also happens before anything is stored.)
+    and no trial is registered; then the kind's own ``check`` runs (e.g. a structure
+    study's graph files are read and checked).
     """
     if config.data.is_file:
         config.data.load(seed=0)
-
-
-def run_trial(trial: Trial, out: str | Path, reporter: Reporter | None = None) -> TrialResult:
-    """Run one trial, turning an exception into a ``failed`` result."""
-    reporter = reporter or Reporter()
-    try:
-        return RUNNERS[trial.kind](
-            trial, out,
-            on_epoch=lambda row: reporter.epoch_finished(trial, row),
-            on_batch=lambda epoch, done, total: reporter.batch_finished(trial, epoch, done, total),
-        )
-    except Exception as exc:  # stored, not raised: one broken trial must not end a study
-        return TrialResult("failed", error=f"{type(exc).__name__}: {exc}")
-
-
-def units(trials: list[Trial]) -> list[list[Trial]]:
-    """``trials`` grouped into units of work, in order: packs of trials that train
-    together (see :data:`PACKERS`), every other trial alone."""
-    groups: dict[str, list[Trial]] = {}
-    result = []
-    for trial in trials:
-        key = PACKERS[trial.kind][0](trial) if trial.kind in PACKERS else None
-        if key is None:
-            result.append([trial])
-        elif key in groups:
-            groups[key].append(trial)
-        else:
-            groups[key] = [trial]
-            result.append(groups[key])
-    return result
-
-
-def run_unit(trials: list[Trial], out: str | Path, reporter: Reporter | None = None) -> list[TrialResult]:
-    """Run one unit of work (see :func:`units`); an exception fails all its trials."""
-    if len(trials) == 1:
-        return [run_trial(trials[0], out, reporter)]
-    reporter = reporter or Reporter()
-    try:
-        return PACKERS[trials[0].kind][1](
-            trials, out,
-            on_epoch=lambda index, row: reporter.epoch_finished(trials[index], row),
-            on_batch=lambda epoch, done, total: reporter.batch_finished(trials[0], epoch, done, total),
-        )
-    except Exception as exc:  # stored, not raised: one broken unit must not end a study
-        return [TrialResult("failed", error=f"{type(exc).__name__}: {exc}") for _ in trials]
+    check = registry.get(config.kind).check
+    if check is not None:
+        check(config)
 
 
 def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None = None,
@@ -148,28 +88,14 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
         with Store(out) as store:
             store.add_runs(t.record() for t in trials)
             status = store.status_of(t.id for t in trials)
-            todo = [t for t in trials if status[t.id] not in FINISHED]
             # a pack with a trial left to run runs whole; only its unfinished trials are stored
             work = [unit for unit in units(trials) if any(status[t.id] not in FINISHED for t in unit)]
-            reporter.study_started(config, len(trials), len(todo))
-            env = environment()
-
-            def start(trial: Trial) -> None:
-                store.start_run(trial.id, env)
-                status[trial.id] = "running"
-                reporter.trial_started(trial)
-
-            def finish(trial: Trial, result: TrialResult) -> None:
-                store.finish_run(trial.id, result.status, epochs=result.epochs, artefacts=result.artefacts,
-                                 seconds=result.seconds, error=result.error, environment=result.environment)
-                status[trial.id] = result.status
-                reporter.trial_finished(trial, result)
-
-            local_workers = workers or default_workers(len(work))
+            reporter.study_started(config, len(trials), sum(status[t.id] not in FINISHED for t in trials))
             if backend is None:
+                local_workers = workers or default_workers(len(work))
                 backend = (make_executor("local", out, workers=local_workers) if local_workers > 1
                            else InlineExecutor(out, reporter))
-            schedule(work, backend, status, start, finish, reporter)
+            schedule(work, backend, status, *_bookkeeping(store, status, reporter), reporter)
             runs = store.runs()
     finally:
         if backend is not None:
@@ -178,7 +104,95 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
 
 
-def orphaned(trial: Trial, status: dict[str, str]) -> TrialResult | None:
-    """A failed result for a trial whose parent did not finish, else None."""
-    parent = status.get(trial.parent, "done") if trial.parent else "done"
-    return None if parent == "done" else TrialResult("failed", error=f"its parent trial {trial.parent} is {parent}")
+def _bookkeeping(store: Store, status: dict[str, str], reporter: Reporter):
+    """The ``start`` and ``finish`` callbacks of :func:`schedule`: store, track, report."""
+    env = environment()
+
+    def start(trial: Trial) -> None:
+        store.start_run(trial.id, env)
+        status[trial.id] = "running"
+        reporter.trial_started(trial)
+
+    def finish(trial: Trial, result: TrialResult) -> None:
+        store.finish_run(trial.id, result.status, epochs=result.epochs, artefacts=result.artefacts,
+                         seconds=result.seconds, error=result.error, environment=result.environment)
+        status[trial.id] = result.status
+        reporter.trial_finished(trial, result)
+
+    return start, finish
+
+
+def run_studies(studies: list[StudyConfig], out: str | Path, *, reporters=None, **execution) -> list[pd.DataFrame]:
+    """Run ``studies`` one after the other into ``out`` (see :func:`run_study` for
+    ``execution``). Every study is checked and expanded before the first one runs, so a
+    later study's bad input stops nothing half-way. ``reporters`` (optional) makes one
+    :class:`Reporter` per study (called with the study)."""
+    for study in studies:
+        check_study(study)
+        expand(study)
+    results = []
+    for study in studies:
+        reporter = reporters(study) if reporters is not None else None
+        results.append(run_study(study, out, reporter=reporter, **execution))
+    return results
+
+
+def schedule(work: list[list[Trial]], executor: Executor, status: dict[str, str], start, finish,
+             reporter: Reporter | None = None) -> None:
+    """Run the units of ``work`` on ``executor``, at most ``executor.slots`` at once, a
+    child after its parent.
+
+    A unit is a list of trials that run together (see
+    :func:`sparsernn.studies.units.units`). ``start(trial)`` is called for each of its
+    unfinished trials before it is submitted and ``finish(trial, result)`` when its
+    results are in (or it could not run: its parent did not finish, or its worker was lost
+    and retries ran out); progress from the workers goes to ``reporter``'s
+    ``batch_finished`` and ``epoch_finished``. On an exception (Ctrl-C included) the
+    executor's pending work is cancelled and the exception propagates.
+    """
+    waiting, running = list(work), {}
+    by_id = {t.id: t for unit in work for t in unit}
+    try:
+        while waiting or running:
+            _submit_ready(waiting, running, executor, status, start, finish)
+            if not running:
+                if waiting:  # cannot happen while parents are expanded before their children
+                    raise RuntimeError(f"trials wait on parents that are not running: {waiting[0][0].parent}")
+                continue
+            finished = executor.wait(list(running))
+            if reporter is not None:
+                for kind, trial_id, args in executor.events():
+                    getattr(reporter, f"{kind}_finished")(by_id[trial_id], *args)
+            for handle in finished:
+                unit, left = running.pop(handle)
+                try:
+                    results = executor.result(handle)
+                except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
+                    results = [TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")] * len(unit)
+                for trial, result in zip(unit, results):
+                    if trial in left:
+                        finish(trial, result)
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+    executor.close(cancel=False)
+
+
+def _submit_ready(waiting: list, running: dict, executor: Executor, status: dict[str, str], start, finish) -> None:
+    """Submit the waiting units whose parents are done, while ``executor`` has free slots;
+    a unit whose parent did not finish fails without running."""
+    for unit in list(waiting):
+        if len(running) >= executor.slots:
+            return
+        if unit[0].parent and status.get(unit[0].parent) in ("pending", "running"):
+            continue  # its parent has not finished yet
+        waiting.remove(unit)
+        left = [t for t in unit if status[t.id] not in FINISHED]
+        for trial in left:
+            start(trial)
+        lost_parent = orphaned(unit[0], status)
+        if lost_parent is not None:
+            for trial in left:
+                finish(trial, lost_parent)
+        else:
+            running[executor.submit(unit)] = (unit, left)

@@ -1,29 +1,91 @@
-"""Trials: the unit of work a study expands into.
+"""Trials: the unit of work a study expands into, and what running one produces.
 
-A :class:`Trial` is a small, immutable, JSON-serialisable description of one training
-run; its id is a hash of its resolved content, so running the same study again finds
-the same trials (and skips the finished ones).
+A :class:`Trial` is a small, immutable description of one training run: the study it
+belongs to, its kind (:mod:`sparsernn.registry`), its parent (the trial whose output it
+starts from, if any) and its :class:`TrialSpec`, the typed settings that say everything
+needed to run it. Its id is a hash of its content (:func:`~sparsernn.ids.content_id`),
+so running the same study again finds the same trials and skips the finished ones.
+
+A spec's JSON (:meth:`TrialSpec.to_json`) is what the id hashes and what the results
+database stores, so it must stay byte-stable: a spec never gains, loses or renames a
+field that trials were stored with (a new optional field that is left out of the JSON
+while unset keeps every old id).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, model_serializer
+
+from .. import registry
+from ..data import DatasetSplits
 from ..ids import configuration_id, content_id
+from ..seeding import derive_seed
+from .config import DataConfig
 
-__all__ = ["Trial", "configuration_id", "content_id"]
+__all__ = ["SpecModel", "Trial", "TrialResult", "TrialSpec", "configuration_id", "content_id", "trial_data"]
+
+
+class SpecModel(BaseModel):
+    """Base of trial specs and of their parts: frozen, strict about keys, and byte-stable.
+
+    Fields named in ``omit_if_none`` are left out of the JSON while they are None, so
+    that adding such a field keeps the ids of trials stored before it existed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    omit_if_none: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler):
+        data = handler(self)
+        for name in self.omit_if_none:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
+
+
+class TrialSpec(SpecModel):
+    """The settings of one trial; each kind subclasses it (``ClassifierSpec``,
+    ``PruningSpec``, ``StructureSpec``, ...)."""
+
+    seed: int
+
+    def to_json(self) -> dict:
+        """The spec as plain JSON values: what the trial's id hashes and the database stores."""
+        return self.model_dump(mode="json")
+
+
+@dataclass
+class TrialResult:
+    """What running a trial produced; the driver stores it."""
+
+    status: str
+    epochs: list[dict] = field(default_factory=list)
+    artefacts: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+    environment: dict | None = None  # where it ran, if not in the driver's process
 
 
 @dataclass(frozen=True)
 class Trial:
-    """One unit of work: ``config`` holds everything needed to run it."""
+    """One unit of work of study ``study``: ``spec`` holds everything needed to run it."""
 
     study: str
     kind: str
-    config: dict = field(hash=False)
+    spec: TrialSpec = field(hash=False)
     parent: str | None = None
 
-    @property
+    @cached_property
+    def config(self) -> dict:
+        """The spec's JSON (:meth:`TrialSpec.to_json`)."""
+        return self.spec.to_json()
+
+    @cached_property
     def id(self) -> str:
         return content_id({"study": self.study, "kind": self.kind, "parent": self.parent, **self.config})
 
@@ -34,25 +96,23 @@ class Trial:
 
     @property
     def seed(self) -> int:
-        return int(self.config["seed"])
+        return self.spec.seed
 
     def describe(self) -> str:
-        """A short human-readable label, e.g. ``lstm seed=0``, ``lstm seed=0 magnitude both global 0.5``,
-        ``lstm seed=0 barabasi_albert graph=3`` or ``lstm seed=0 file=ring.graphml``."""
-        label = f"{self.config.get('cell', self.kind)} seed={self.seed}"
-        graph = self.config.get("graph")
-        if graph and graph.get("source") == "file":
-            label += f" file={graph['name']}"
-        elif graph:
-            label += f" {graph['generator']} graph={graph['graph_seed']}"
-        spec = self.config.get("pruning")
-        if spec:
-            level = spec["threshold"] if spec["criterion"] == "threshold" else spec["amount"]
-            parts = [spec["criterion"], spec["target"], spec["scope"], spec["schedule"], level]
-            label += " " + " ".join(str(p) for p in parts if p is not None and p != "one_shot")
-        return label
+        """A short human-readable label (the kind's ``describe``; else its cell and seed)."""
+        describe = registry.get(self.kind).describe
+        if describe is not None:
+            return describe(self)
+        return f"{getattr(self.spec, 'cell', self.kind)} seed={self.seed}"
 
     def record(self) -> dict:
         """The row the results database keeps for this trial."""
         return {"run_id": self.id, "study": self.study, "kind": self.kind, "parent": self.parent,
                 "config": self.config}
+
+
+def trial_data(spec: TrialSpec) -> DatasetSplits:
+    """The dataset of a spec with a ``data`` field (:class:`~sparsernn.studies.config.DataConfig`),
+    split with ``data.seed`` or else with a seed derived from the trial's seed."""
+    data: DataConfig = spec.data
+    return data.load(seed=data.seed if data.seed is not None else derive_seed(spec.seed, "data"))
