@@ -6,7 +6,7 @@ Run from the repository root::
     python benchmarks/graph_pack_speed.py --quick    # a smoke run (4 graphs, packs of 1, 2, 4, few batches)
 
 ``N`` thesis-like graphs (Watts–Strogatz, ``n`` uniform in [10, 50], ``k = n // 5``,
-``p = 1``, index orientation: :func:`sparsernn.studies.structure.trial_graph` with graph
+``p = 1``, index orientation: :func:`sparsernn.studies.kinds.structure.trial_graph` with graph
 seeds ``0..N-1``) become GraphRNNs (default LSTM, embedding 50, recurrence "layer",
 readout "sinks"). Variants, all training the same N models on the same batches:
 
@@ -36,7 +36,7 @@ from torch import nn
 
 from sparsernn.data.batches import Batch
 from sparsernn.nn import GraphRNN, GraphRNNPack
-from sparsernn.studies.structure import trial_graph
+from sparsernn.studies.kinds.structure import trial_graph
 from sparsernn.train import TrainingConfig, _PackTrainer, make_optimizer
 
 VOCAB = 10  # 9 symbols + padding id 0
