@@ -57,7 +57,7 @@ TOY = registry.register(registry.StudyKind(
 ))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: spawned workers
 def test_a_kind_defined_in_one_place_runs_through_the_command_line(tmp_path, capsys, workers):
     config = tmp_path / "toy.yaml"
     config.write_text("name: t\nkind: toy\ncells: [lstm]\nseeds: [0, 1]\ntoy:\n  values: [3, 7]\n")
