@@ -30,8 +30,8 @@ def _imports(path: Path, *, top_level: bool) -> set[str]:
     inside functions), each as the most specific module name that exists."""
     module, tree = _module(path), ast.parse(path.read_text())
     known = {_module(p) for p in PACKAGE.rglob("*.py")}
-    nodes = tree.body if top_level else [n for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                                          for n in ast.walk(f)]
+    functions = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+    nodes = tree.body if top_level else [n for f in functions for n in ast.walk(f)]
     found = set()
     for node in nodes:
         if isinstance(node, ast.If) and top_level:  # e.g. TYPE_CHECKING blocks are not imports at run time
@@ -121,7 +121,8 @@ def test_no_function_is_longer_than_60_lines_of_code():
     for path in PACKAGE.rglob("*.py"):
         lines = path.read_text().splitlines()
         for node in ast.walk(ast.parse("\n".join(lines))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _code_lines(lines, node) > MAX_FUNCTION_LINES:
+            is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_function and _code_lines(lines, node) > MAX_FUNCTION_LINES:
                 long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({_code_lines(lines, node)})")
     assert not long
 
@@ -132,5 +133,6 @@ def test_only_a_kinds_own_modules_name_it(kind):
     if kind == "dense":
         allowed.add(PACKAGE / "studies" / "kinds" / "pruning.py")  # a pruning study's bases are dense trials
     pattern = re.compile(rf"""["']{kind}["']""")
-    naming = [str(p.relative_to(SRC)) for p in PACKAGE.rglob("*.py") if p not in allowed and pattern.search(p.read_text())]
+    naming = [str(p.relative_to(SRC)) for p in PACKAGE.rglob("*.py")
+              if p not in allowed and pattern.search(p.read_text())]
     assert not naming

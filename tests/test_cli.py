@@ -52,7 +52,6 @@ def test_same_seed_gives_identical_metrics(tmp_path):
         assert not store.epochs()[metrics].equals(frames[0])
 
 
-@pytest.mark.slow
 def test_rerun_skips_finished_trials(tmp_path, capfd):
     args = ("train", "--cell", "rnn_relu", *SMALL, "--out", tmp_path)
     assert cli(*args) == 0
@@ -63,7 +62,6 @@ def test_rerun_skips_finished_trials(tmp_path, capfd):
         assert len(store.runs()) == 1 and len(store.epochs()) == 3
 
 
-@pytest.mark.slow
 def test_results_summary_and_csv(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -218,7 +216,6 @@ def test_bad_overrides(tmp_path, capfd, override, expected):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.slow
 def test_pruning_summary_without_pruning_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -249,7 +246,6 @@ def test_analyze_a_structure_study(tmp_path, capfd):
     assert "unknown graph property 'nope'" in fail_line(capfd, "analyze", tmp_path / "out", "--by", "nope")
 
 
-@pytest.mark.slow
 def test_analyze_without_structure_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -270,7 +266,6 @@ def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
     assert load_studies(path) == preset_studies("quick")
 
 
-@pytest.mark.slow
 def test_status_counts_trials_by_status(tmp_path, capfd):
     assert cli("train", "--cell", "gru", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
@@ -355,8 +350,7 @@ def test_live_progress_counts_running_and_failed_trials(monkeypatch):
     from rich.console import Console
 
     from sparsernn import cli as cli_module
-    from sparsernn.studies import StudyConfig, expand
-    from sparsernn.studies import TrialResult
+    from sparsernn.studies import StudyConfig, TrialResult, expand
 
     screen = io.StringIO()
     monkeypatch.setattr(cli_module, "console", Console(file=screen, force_terminal=True, color_system=None, width=150))

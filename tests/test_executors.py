@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from sparsernn.store import Store
-from sparsernn.studies import StudyConfig, expand, run_study
-from sparsernn.studies import TrialResult, schedule
+from sparsernn.studies import StudyConfig, TrialResult, expand, run_study, schedule
 from sparsernn.studies.executors import RayExecutor, run_unit_portable, store_outputs
 from sparsernn.studies.units import unit_inputs
 

@@ -13,7 +13,14 @@ from sparsernn import registry
 from sparsernn.cli import main
 from sparsernn.store import Store
 from sparsernn.studies import (
-    StudyConfig, Trial, TrialResult, TrialSpec, apply_overrides_to_all, expand, preset_studies, study_from_dict,
+    StudyConfig,
+    Trial,
+    TrialResult,
+    TrialSpec,
+    apply_overrides_to_all,
+    expand,
+    preset_studies,
+    study_from_dict,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

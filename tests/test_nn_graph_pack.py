@@ -198,6 +198,7 @@ def test_fit_pack_equals_separate_fits(data, cell, optimizer):
         params_close(model, reference)
 
 
+@pytest.mark.slow
 def test_a_diverging_member_stops_alone(data):
     """Member 1 gets NaN weights in epoch 2, member 2 overflows from the start; 0 and 3 train on."""
     train, test, _ = data

@@ -1,10 +1,9 @@
 import pandas as pd
 import pytest
 
-from sparsernn.store import Store
-from sparsernn.studies import StudyConfig, expand, run_study
 from sparsernn import registry
-from sparsernn.studies import TrialResult
+from sparsernn.store import Store
+from sparsernn.studies import StudyConfig, TrialResult, expand, run_study
 from sparsernn.studies.trial import trial_data
 
 TINY = dict(data={"num_strings": 200}, model={"embedding_dim": 4, "hidden_sizes": [4]}, training={"epochs": 1})

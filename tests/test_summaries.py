@@ -22,6 +22,7 @@ def write_study(path, name):
     return path
 
 
+@pytest.mark.slow
 def test_two_learning_rates_and_a_rerun_stay_apart(tmp_path, capfd):
     out = tmp_path / "out"
     study_a, study_b = write_study(tmp_path / "a.yaml", "a"), write_study(tmp_path / "b.yaml", "b")
