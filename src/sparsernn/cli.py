@@ -48,8 +48,10 @@ from .studies.executors import EXECUTORS
 DEFAULT_OUT = "sparsernn-results"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # exports' timestamps (UTC)
 # Logs and pipes get whole tables, unless COLUMNS says how wide they may be.
-console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
-err_console = Console(stderr=True)
+# Text we print comes from users (paths, study names, error messages): never read as markup or emoji.
+PLAIN = dict(markup=False, emoji=False, highlight=False)
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200, **PLAIN)
+err_console = Console(stderr=True, **PLAIN)
 
 
 class ProgressReporter(Reporter):
@@ -68,7 +70,7 @@ class ProgressReporter(Reporter):
         console.print(f"study {config.name!r}: {total} trials, {total - todo} already finished, {todo} to run")
         if self.live and todo:
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
             )
             self.trials = self.progress.add_task("trials", total=todo)
@@ -76,7 +78,7 @@ class ProgressReporter(Reporter):
 
     def _counts(self) -> None:
         if self.progress:
-            failed = f", [red]{self.failed} failed[/red]" if self.failed else ""
+            failed = f", {self.failed} failed" if self.failed else ""
             self.progress.update(self.trials, description=f"trials ({self.running} running{failed})")
 
     def trial_started(self, trial: Trial) -> None:

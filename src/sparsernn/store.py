@@ -22,6 +22,8 @@ exports, analyses, reports -- reads from here, as pandas DataFrames.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -32,6 +34,11 @@ import pandas as pd
 from . import registry
 from .errors import InputError
 from .ids import configuration_id, settings_id
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks
+    fcntl = None
 
 DB_NAME = "results.sqlite"
 STATUSES = ("pending", "running", "done", "failed", "diverged")
@@ -101,9 +108,45 @@ def check_output_dir(out: str | Path) -> Path:
     return out
 
 
-def _writable(path: Path) -> bool:
-    import os
+class OutputLock:
+    """The one-writer lock of an output directory, held while a study runs.
 
+    An exclusive ``fcntl`` lock on ``OUT/results.sqlite.lock``, which the operating
+    system releases when the holder exits, however it ends; the file names the holder
+    (PID and host). A second writer gets :class:`~sparsernn.errors.InputError` naming
+    the holder; readers need no lock. Where ``fcntl`` is missing (Windows) it locks
+    nothing.
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.path = self.out / (DB_NAME + ".lock")
+        self.file = None
+
+    def __enter__(self) -> OutputLock:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+", encoding="utf-8")
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self.file.close()
+                holder = self.path.read_text(encoding="utf-8").strip() or "another process"
+                raise InputError(f"Output directory {str(self.out)!r} is in use by another sparsernn run "
+                                 f"({holder}); wait for it to end or use another --out.") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"PID {os.getpid()} on {socket.gethostname()}\n")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if fcntl is not None:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
@@ -173,16 +216,25 @@ class Store:
             )
             return self._conn.total_changes - before
 
-    def start_run(self, run_id: str, environment: dict) -> None:
-        """Mark a run ``running``, dropping whatever an earlier, unfinished attempt stored."""
+    def start_run(self, run_id: str, environment: dict) -> bool:
+        """Mark a trial ``running``, dropping whatever an earlier, unfinished attempt stored.
+
+        A finished trial (``done`` or ``diverged``) is never touched: returns False.
+        """
+        unfinished = "run_id = ? AND status NOT IN ('done', 'diverged')"
         with self._conn:
-            self._conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
-            self._conn.execute("DELETE FROM artefacts WHERE run_id = ?", (run_id,))
+            if self._conn.execute(f"SELECT 1 FROM runs WHERE {unfinished}", (run_id,)).fetchone() is None:
+                return False
+            self._conn.execute(f"DELETE FROM epochs WHERE run_id IN (SELECT run_id FROM runs WHERE {unfinished})",
+                               (run_id,))
+            self._conn.execute(f"DELETE FROM artefacts WHERE run_id IN (SELECT run_id FROM runs WHERE {unfinished})",
+                               (run_id,))
             self._conn.execute(
                 "UPDATE runs SET status='running', environment=?, error=NULL, started=?, finished=NULL,"
-                " seconds=NULL WHERE run_id=?",
+                f" seconds=NULL WHERE {unfinished}",
                 (json.dumps(environment, sort_keys=True), time.time(), run_id),
             )
+        return True
 
     def finish_run(
         self,

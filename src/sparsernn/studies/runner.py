@@ -16,7 +16,7 @@ import pandas as pd
 from .. import registry
 from ..environment import environment
 from ..errors import InputError
-from ..store import FINISHED, Store, check_output_dir
+from ..store import FINISHED, OutputLock, Store, check_output_dir
 from .config import StudyConfig
 from .executors import EXECUTORS, Executor, InlineExecutor, default_workers, make_executor
 from .trial import Trial, TrialResult
@@ -85,7 +85,7 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
     backend = make_executor(executor, out, workers=workers, address=address, retries=retries) \
         if executor != "local" else None
     try:
-        with Store(out) as store:
+        with OutputLock(out), Store(out) as store:  # one writer per output directory
             store.add_runs(t.record() for t in trials)
             status = store.status_of(t.id for t in trials)
             # a pack with a trial left to run runs whole; only its unfinished trials are stored
@@ -109,7 +109,7 @@ def _bookkeeping(store: Store, status: dict[str, str], reporter: Reporter):
     env = environment()
 
     def start(trial: Trial) -> None:
-        store.start_run(trial.id, env)
+        store.start_run(trial.id, env)  # never erases a finished trial
         status[trial.id] = "running"
         reporter.trial_started(trial)
 
