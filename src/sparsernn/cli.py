@@ -7,7 +7,9 @@ line on stderr, ``sparsernn: error: ...``, and exit status 2; no traceback.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -397,6 +399,14 @@ def datasets() -> None:
     console.print(table)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler, ``timeout``, ``kill``): stop as Ctrl-C stops."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (e.g. a config key under its old name) as one line each on stderr."""
     err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
@@ -407,18 +417,25 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):
         argv = ["--help"]
     warnings.showwarning = _show_warning
+    before = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         cli.main(args=argv, prog_name="sparsernn", standalone_mode=False)
     except (InputError, click.ClickException) as exc:
         message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
         err_console.print(f"sparsernn: error: {message}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except click.exceptions.Abort:
-        err_console.print("sparsernn: interrupted", markup=False)
-        return 130
-    except KeyboardInterrupt:
-        err_console.print("sparsernn: interrupted; run the same command again to resume", markup=False)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
+        cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+        if not isinstance(cause, KeyboardInterrupt):  # e.g. end of input at a prompt
+            err_console.print("sparsernn: interrupted", markup=False)
+            return 130
+        how = "terminated" if isinstance(cause, Terminated) else "interrupted"
+        err_console.print(f"sparsernn: {how}; run the same command again to resume", markup=False)
+        return 143 if isinstance(cause, Terminated) else 130
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
     return 0
 
 

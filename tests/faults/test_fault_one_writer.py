@@ -5,7 +5,6 @@ import os
 from sparsernn.cli import main
 from sparsernn.store import OutputLock, Store
 
-
 TRAIN = ["train", "--cell", "gru", "--num-strings", "100", "--hidden", "4", "--embedding", "4", "--epochs", "1"]
 
 

@@ -23,11 +23,14 @@ protocol, which :func:`sparsernn.studies.runner.schedule` drives.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
+import signal
 import socket
+import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -73,8 +76,21 @@ def default_workers(trials: int) -> int:
 _events = None  # in a local worker process: the queue its progress goes to
 
 
-def _init_worker(threads: int, events) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker process when ``parent`` (its driver) ends, however it ends: Linux
+    sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); elsewhere nothing is set."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the driver died before the call
+            os._exit(1)
+
+
+def _init_worker(threads: int, events, parent: int) -> None:
     global _events
+    _die_with(parent)
     torch.set_num_threads(threads)
     _events = events
 
@@ -151,7 +167,7 @@ class LocalExecutor:
         self.out, self.slots = Path(out), workers
         self.queue = context.Queue()
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                        initargs=(threads, self.queue))
+                                        initargs=(threads, self.queue, os.getpid()))
 
     def submit(self, unit: list[Trial]):
         return self.pool.submit(_run, unit, self.out)
@@ -172,7 +188,15 @@ class LocalExecutor:
         return handle.result()
 
     def close(self, cancel: bool) -> None:
+        """Shut the pool down; with ``cancel`` (Ctrl-C, SIGTERM, an error) the workers are
+        ended at once: a trial in a worker has stored nothing, so nothing is lost."""
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=10)
 
 
 def run_unit_portable(unit: list[Trial], inputs: dict[str, bytes],
