@@ -1,7 +1,9 @@
 """The ``sparsernn`` command line.
 
-Every command validates its input before it writes anything. Bad input ends with one
-line on stderr, ``sparsernn: error: ...``, and exit status 2; no traceback.
+Every command validates its input before it writes anything. Exit status: 0 done; 2 bad
+input (one line on stderr, ``sparsernn: error: ...``; no traceback); 3 a run finished
+with failed trials (the same command reruns them); 130 Ctrl-C; 143 SIGTERM (both stop
+the run, which the same command resumes).
 """
 
 from __future__ import annotations
@@ -132,9 +134,13 @@ def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> No
     finally:
         for each in reporters:
             each.close()
+    failed = sum(int((runs["status"] == "failed").sum()) for runs in results)
     for runs in results:
         counts = runs["status"].value_counts().to_dict()
         console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if failed:
+        raise TrialsFailed(f"{failed} trial{'s' if failed > 1 else ''} failed (see the lines above, or "
+                           f"'sparsernn results {out}'); run the same command again to rerun them")
 
 
 def _parse_sizes(text: str) -> list[int]:
@@ -399,6 +405,10 @@ def datasets() -> None:
     console.print(table)
 
 
+class TrialsFailed(Exception):
+    """A run ended with failed trials (exit status 3)."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a batch scheduler, ``timeout``, ``kill``): stop as Ctrl-C stops."""
 
@@ -425,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
         err_console.print(f"sparsernn: error: {message}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    except TrialsFailed as exc:
+        err_console.print(f"sparsernn: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 3
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
         cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
         if not isinstance(cause, KeyboardInterrupt):  # e.g. end of input at a prompt

@@ -38,3 +38,19 @@ def test_start_run_never_erases_a_finished_trial(tmp_path):
         assert store.start_run("a", {}) is False  # e.g. a second driver that thinks it is unfinished
         assert store.status_of(["a"]) == {"a": "done"}
         assert len(store.epochs()) == 1 and len(store.artefacts()) == 1
+
+
+def test_a_run_with_failed_trials_exits_3(tmp_path, capsys):
+    from sparsernn import registry
+
+    def broken(trial, out, **callbacks):
+        raise RuntimeError("[enforce fail at alloc.cpp] out of memory")
+
+    with registry.patched("dense", run=broken):
+        code = main([*TRAIN, "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 3 and "[enforce fail at alloc.cpp] out of memory" in captured.out
+    assert captured.err.strip().splitlines() == [
+        f"sparsernn: 1 trial failed (see the lines above, or 'sparsernn results {tmp_path}'); run the same "
+        "command again to rerun them"]
+    assert main([*TRAIN, "--out", str(tmp_path)]) == 0  # rerun: it trains now
