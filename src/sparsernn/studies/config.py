@@ -97,6 +97,13 @@ class ModelConfig(_Config):
         return sizes
 
 
+def _kind_of(data: dict) -> tuple[object, registry.StudyKind | None]:
+    """The kind a raw study mapping names (the default kind if none), and its registered
+    kind (None if unknown or not a name)."""
+    name = data.get("kind", registry.default_kind().name)
+    return name, registry.find(name) if isinstance(name, str) else None
+
+
 def _prefixed(exc: ValidationError, name: str) -> list[dict]:
     """``exc``'s errors as init details, located under the section ``name``."""
     details = []
@@ -139,8 +146,7 @@ class StudyConfig(_Config):
         """Validate the kind's section with its model; refuse other sections and unknown keys."""
         if not isinstance(data, dict):
             return data
-        name = data.get("kind", registry.default_kind().name)
-        kind = registry.find(name) if isinstance(name, str) else None
+        name, kind = _kind_of(data)
         data, errors = dict(data), []
         for key in [k for k in data if k not in cls.model_fields]:
             other = registry.find(key)
@@ -314,8 +320,7 @@ def _resolve_paths(data: object, base: Path) -> object:
     file means a file next to it, wherever the command runs."""
     if not isinstance(data, dict):
         return data
-    name = data.get("kind", registry.default_kind().name)
-    kind = registry.find(name) if isinstance(name, str) else None
+    name, kind = _kind_of(data)
     if kind is None or kind.resolve_paths is None or not isinstance(data.get(name), dict):
         return data
     return {**data, name: kind.resolve_paths(data[name], base)}
