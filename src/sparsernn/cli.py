@@ -1,9 +1,11 @@
 """The ``sparsernn`` command line.
 
 Every command validates its input before it writes anything. Exit status: 0 done; 2 bad
-input (one line on stderr, ``sparsernn: error: ...``; no traceback); 3 a run finished
-with failed trials (the same command reruns them); 130 Ctrl-C; 143 SIGTERM (both stop
-the run, which the same command resumes).
+input, or what the machine refused (a corrupt, foreign or read-only database, the disk
+full, out of memory, input nested too deeply): one line on stderr, ``sparsernn: error:
+...``, no traceback, and nothing stored before is lost; 3 a run finished with failed
+trials (the same command reruns them); 130 Ctrl-C; 143 SIGTERM (both stop the run,
+which the same command resumes).
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @click.option("--address", default=None, metavar="HOST:PORT",
               help="The Ray cluster's head, or 'local' to start one for this run (--executor ray).")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Times a Ray task is rerun when its worker dies (--executor ray).")
+              help="Times a trial is rerun when its worker process dies (killed, out of memory).")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
 def run(config, preset_name, seeds, overrides, executor, workers, address, retries, out, verbose) -> None:
@@ -266,12 +268,30 @@ def _markdown(df, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reader(directory: str) -> Store:
+    """The results database in ``directory``, opened read-only, refused if corrupt."""
+    store = Store(directory, readonly=True)
+    try:
+        store.quick_check()
+    except InputError:
+        store.close()
+        raise
+    return store
+
+
 def _read_runs(store: Store, study: str | None, where: str):
     """The trials of ``study`` (or all), after warning about studies that mix settings."""
     runs = select_study(store.runs(), study, where)
     for message in mixed_settings(runs):
         err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     return runs
+
+
+def _check_export(*paths: str | None) -> None:
+    """Refuse, before reading anything, an export path whose directory is missing."""
+    for path in paths:
+        if path and not Path(path).absolute().parent.is_dir():
+            raise InputError(f"cannot write {path!r}: the directory {str(Path(path).parent)!r} does not exist.")
 
 
 def _write(path: str, text: str) -> None:
@@ -307,7 +327,8 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
             import pyarrow  # noqa: F401  (pandas writes Parquet with it)
         except ImportError:
             raise InputError("--parquet needs pyarrow: pip install 'sparsernn[parquet]'.") from None
-    with Store(directory, create=False) as store:
+    _check_export(csv_path, parquet_path, markdown)
+    with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
         epochs = store.epochs()
     epochs = epochs[epochs["run_id"].isin(runs["run_id"])]
@@ -348,7 +369,8 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
 def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, by, study) -> None:
     """Test accuracy per generator, correlations of graph properties with it, and
     cross-validated regressions, per study and cell."""
-    with Store(directory, create=False) as store:
+    _check_export(markdown)
+    with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
         parts, outputs = analyze_studies(runs, store.epochs(), store.artefacts(), folds=folds, repeats=repeats,
                                          seed=seed, per_generator=per_generator, by=by)
@@ -369,7 +391,7 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
 @click.option("--study", default=None, help="Only the trials of this study.")
 def status(directory, study) -> None:
     """Show how far the studies stored in DIRECTORY have got."""
-    with Store(directory, create=False) as store:
+    with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
     if runs.empty:
         console.print(f"no trials in {directory}")
@@ -422,6 +444,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _error(message: str) -> int:
+    """Print ``message`` as the one line of a failed command; its exit status, 2."""
+    err_console.print(f"sparsernn: error: {message}".replace("\n", " "), markup=False, highlight=False,
+                      soft_wrap=True)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one line and exit status 2."""
     if not (sys.argv[1:] if argv is None else argv):
@@ -432,9 +461,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="sparsernn", standalone_mode=False)
     except (InputError, click.ClickException) as exc:
-        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-        err_console.print(f"sparsernn: error: {message}", markup=False, highlight=False, soft_wrap=True)
-        return 2
+        return _error(exc.format_message() if isinstance(exc, click.ClickException) else str(exc))
+    except RecursionError:
+        return _error("the input is nested too deeply (a config, --set value or graph file)")
+    except MemoryError:
+        return _error("out of memory: the study, data or model is too large for this machine")
+    except OSError as exc:  # e.g. the disk full while writing a checkpoint or an export
+        return _error(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
     except TrialsFailed as exc:
         err_console.print(f"sparsernn: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 3

@@ -67,8 +67,9 @@ class StudyKind:
         ``pack_key(trial) -> str | None``: trials with equal keys run together as one
         unit, with ``run_pack(trials, out, *, on_epoch(index, row), on_batch)``.
     inputs : callable
-        ``inputs(trial) -> paths``: the files (relative to the output directory) a
-        trial reads, which an executor ships to wherever the trial runs.
+        ``inputs(trial) -> paths``: the checkpoints (relative to the output directory)
+        a trial reads from its parent, which an executor ships to wherever the trial
+        runs; a parent whose checkpoint is missing or does not load trains again.
     describe : callable, optional
         ``describe(trial) -> str``: a short label for progress lines.
     columns : callable

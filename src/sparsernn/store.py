@@ -21,18 +21,20 @@ exports, analyses, reports -- reads from here, as pandas DataFrames.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from . import registry
-from .errors import InputError
+from .errors import InputError, StorageError
 from .ids import configuration_id, settings_id
 
 try:
@@ -94,7 +96,10 @@ CREATE TABLE IF NOT EXISTS artefacts (
 def check_output_dir(out: str | Path) -> Path:
     """Return ``out`` as a Path if results can be written there, else raise InputError.
 
-    Nothing is created: a missing directory is fine if its parent is writable.
+    Nothing is created: a missing directory is fine if its parent is writable. A database
+    already there must be ours, pass SQLite's ``PRAGMA quick_check`` and be writable
+    (:class:`~sparsernn.errors.StorageError` otherwise), so a run never resumes into a
+    corrupt file.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -103,8 +108,11 @@ def check_output_dir(out: str | Path) -> Path:
     if probe is None or not _writable(probe):
         raise InputError(f"Output directory {str(out)!r} is not writable.")
     db = out / DB_NAME
-    if db.exists():
-        Store(db, create=False).close()  # raises InputError if it is not our database
+    if db.exists() and db.stat().st_size:  # refuse a foreign, corrupt or read-only file before writing anything
+        with Store(db, readonly=True) as store:
+            store.quick_check()
+        if not os.access(db, os.W_OK):
+            raise StorageError(f"cannot write {str(db)!r}: it is read-only; make it writable or use another --out.")
     return out
 
 
@@ -150,6 +158,53 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
+TABLES = ("runs", "epochs", "artefacts")
+
+
+def _storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
+    """One line for an SQLite error on ``path``, saying what to do about it."""
+    text = str(exc)
+    if "disk is full" in text or "disk I/O error" in text:
+        return StorageError(f"cannot write {str(path)!r}: {text} (what was stored before is kept); "
+                            "free some space and run the same command again.")
+    if "readonly" in text or "read-only" in text:
+        return StorageError(f"cannot write {str(path)!r}: it is read-only; make it writable or use another --out.")
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError) \
+            or "malformed" in text:
+        return StorageError(f"{str(path)!r} is corrupt ({text}); restore it from a backup, or recover what it "
+                            "holds with the sqlite3 shell's .recover into a new file.")
+    return StorageError(f"cannot use the results database {str(path)!r}: {text}.")
+
+
+def _guarded(method):
+    """Turn an SQLite error inside ``method`` into one line (:class:`StorageError`)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _storage_error(self.path, exc) from None
+    return wrapper
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to ``path``; read-only ones never write, not even in a read-only
+    directory (where a database in WAL mode is opened as immutable)."""
+    if not readonly:
+        return sqlite3.connect(path, timeout=30.0)
+    uri = "file:" + urllib.parse.quote(str(path.absolute()))
+    conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=30.0)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:  # WAL mode needs its -shm file, which it cannot create here
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise
+        return sqlite3.connect(uri + "?immutable=1", uri=True)
+
+
 class Store:
     """Read and write one results database.
 
@@ -160,31 +215,59 @@ class Store:
     create : bool
         Create the file (and directory) if missing; otherwise a missing file is an
         InputError.
+    readonly : bool
+        Only read (implies ``create=False``): the file is opened read-only (works in a
+        read-only directory) and never altered.
+
+    A file that is not a sparsernn results database (another program's SQLite file, an
+    empty file when reading) is refused, never modified; a corrupt one, or an SQLite
+    error later on (disk full, a read-only file), is a one-line
+    :class:`~sparsernn.errors.StorageError`.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False):
         path = Path(path)
+        create = create and not readonly
         if path.is_dir() or (create and path.suffix != ".sqlite"):
             path = path / DB_NAME
         if not path.exists():
             if not create:
                 raise InputError(f"No results database at {str(path)!r}.")
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path, self.readonly = path, readonly
         try:
-            self._conn = sqlite3.connect(path, timeout=30.0)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            with self._conn:
-                self._conn.executescript(SCHEMA)
-            self._check_schema()
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{str(path)!r} is not a sparsernn results database ({exc}).") from None
+            self._conn = _connect(path, readonly)
+            self._check_tables()
+            if not readonly:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                with self._conn:
+                    self._conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            if "file is not a database" in str(exc):
+                raise StorageError(f"{str(path)!r} is not a sparsernn results database (not an SQLite file).") \
+                    from None
+            raise _storage_error(path, exc) from None
 
-    def _check_schema(self) -> None:
+    def _check_tables(self) -> None:
+        """Refuse a database that is not ours: one with other tables, or (to a reader) none."""
+        tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables and not self.readonly:
+            return  # a new (or empty) file: ours to set up
         cols = {row[1] for row in self._conn.execute("PRAGMA table_info(runs)")}
-        if not {"run_id", "study", "status", "config"} <= cols:
-            raise InputError(f"{str(self.path)!r} is not a sparsernn results database (no runs table).")
+        if not set(TABLES) <= tables or not {"run_id", "study", "status", "config"} <= cols:
+            what = "an empty file" if not tables else f"its tables are {', '.join(sorted(tables))}"
+            raise StorageError(f"{str(self.path)!r} is not a sparsernn results database ({what}); "
+                               "it was left as it is.")
+
+    @_guarded
+    def quick_check(self) -> None:
+        """Raise :class:`~sparsernn.errors.StorageError` if SQLite's ``PRAGMA quick_check``
+        finds the file corrupt."""
+        problems = [row[0] for row in self._conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise StorageError(f"{str(self.path)!r} is corrupt ({problems[0]}); restore it from a backup, or "
+                               "recover what it holds with the sqlite3 shell's .recover into a new file.")
 
     def close(self) -> None:
         self._conn.close()
@@ -197,6 +280,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
 
+    @_guarded
     def add_runs(self, runs: Iterable[dict]) -> int:
         """Register runs as ``pending``; runs already present are left alone.
 
@@ -216,6 +300,7 @@ class Store:
             )
             return self._conn.total_changes - before
 
+    @_guarded
     def start_run(self, run_id: str, environment: dict) -> bool:
         """Mark a trial ``running``, dropping whatever an earlier, unfinished attempt stored.
 
@@ -236,6 +321,14 @@ class Store:
             )
         return True
 
+    @_guarded
+    def reopen_run(self, run_id: str, reason: str) -> None:
+        """Set a finished trial back to ``pending`` (with ``reason`` as its error) so that it
+        runs again; what it stored stays until it does."""
+        with self._conn:
+            self._conn.execute("UPDATE runs SET status='pending', error=? WHERE run_id=?", (reason, run_id))
+
+    @_guarded
     def finish_run(
         self,
         run_id: str,
@@ -286,6 +379,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------
 
+    @_guarded
     def status_of(self, run_ids: Iterable[str]) -> dict[str, str]:
         """Map each known run id to its status."""
         ids = list(run_ids)
@@ -296,6 +390,7 @@ class Store:
             out.update(dict(self._conn.execute(q, chunk).fetchall()))
         return out
 
+    @_guarded
     def runs(self) -> pd.DataFrame:
         """All trials, one row each, with the config's common fields as columns.
 
@@ -332,6 +427,7 @@ class Store:
                           for name, kind, c in zip(df["kind"], kinds, configs)]
         return df
 
+    @_guarded
     def epochs(self) -> pd.DataFrame:
         """One flat row per (trial, phase, epoch), joined with the trial's fields.
 
@@ -353,6 +449,7 @@ class Store:
         columns = keys + ["phase", "epoch", *EPOCH_METRICS, "status", "finished"]
         return df[columns + [c for c in extras.columns if c not in columns]].reset_index(drop=True)
 
+    @_guarded
     def artefacts(self, kind: str | None = None) -> pd.DataFrame:
         """Artefacts, optionally of one ``kind``, with ``data`` decoded from JSON."""
         q, args = "SELECT * FROM artefacts", ()
@@ -361,9 +458,6 @@ class Store:
         df = pd.read_sql_query(q, self._conn, params=args)
         df["data"] = [json.loads(d) if isinstance(d, str) else None for d in df["data"]]
         return df
-
-    def integrity_check(self) -> str:
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 def _config_field(config: dict, name: str):

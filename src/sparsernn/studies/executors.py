@@ -7,7 +7,8 @@ is its only writer). Two are built in:
 ``local``
     Worker processes on this machine (``spawn``ed, each with ``cpu_count // workers``
     torch threads so the cores are not oversubscribed), sharing the output directory;
-    with one worker, this process itself (:class:`InlineExecutor`).
+    with one worker, this process itself (:class:`InlineExecutor`). A unit whose worker
+    dies runs again in a fresh worker, ``retries`` times at most; the other workers go on.
 ``ray``
     Ray tasks on an existing cluster (``address="HOST:PORT"``) or on one started for the
     run (``address="local"``). A task gets the files it reads from the output directory
@@ -27,13 +28,12 @@ import ctypes
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import socket
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import connection
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -73,7 +73,7 @@ def default_workers(trials: int) -> int:
     return max(1, min(os.cpu_count() or 1, trials))
 
 
-_events = None  # in a local worker process: the queue its progress goes to
+_events = None  # in a local worker process: how its progress reaches the driver
 
 
 def _die_with(parent: int) -> None:
@@ -88,27 +88,20 @@ def _die_with(parent: int) -> None:
             os._exit(1)
 
 
-def _init_worker(threads: int, events, parent: int) -> None:
-    global _events
-    _die_with(parent)
-    torch.set_num_threads(threads)
-    _events = events
-
-
 class _Forward:
-    """A worker's reporter: puts progress on the driver's queue, batches at most every 0.5 s."""
+    """A worker's reporter: sends progress to the driver, batches at most every 0.5 s."""
 
-    def __init__(self, events):
-        self.events, self.last = events, 0.0
+    def __init__(self, send):
+        self.send, self.last = send, 0.0
 
     def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
         now = time.monotonic()
         if done == total or now - self.last > 0.5:
             self.last = now
-            self.events.put(("batch", trial.id, (epoch, done, total)))
+            self.send(("batch", trial.id, (epoch, done, total)))
 
     def epoch_finished(self, trial: Trial, row: dict) -> None:
-        self.events.put(("epoch", trial.id, (row,)))
+        self.send(("epoch", trial.id, (row,)))
 
 
 def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
@@ -122,6 +115,27 @@ def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
     for result in results:
         result.environment = here
     return results
+
+
+def _serve(conn, threads: int, parent: int) -> None:
+    """A local worker process: run the units the driver sends on ``conn`` until it sends
+    None or goes away; progress and results go back on ``conn``."""
+    global _events
+    _die_with(parent)
+    torch.set_num_threads(threads)
+    _events = lambda event: conn.send(("event", event))  # noqa: E731
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            results = ("results", _run(*job))
+        except Exception as exc:  # run_unit stores a trial's errors; this is the worker's own
+            results = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(results)
 
 
 class _Ran:
@@ -155,48 +169,134 @@ class InlineExecutor:
         pass
 
 
+class WorkerLost(RuntimeError):
+    """The process running a unit died (killed, out of memory) and its retries ran out."""
+
+
+class _Job:
+    """A unit submitted to a :class:`LocalExecutor`: its handle."""
+
+    def __init__(self, unit: list[Trial], retries: int):
+        self.unit, self.retries = unit, retries
+        self.results: list[TrialResult] | None = None
+        self.error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.results is not None or self.error is not None
+
+
+class _Worker:
+    """One worker process, the driver's end of its pipe, and the job it runs (or None)."""
+
+    def __init__(self, context, threads: int):
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, threads, os.getpid()), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.job: _Job | None = None
+
+    def stop(self, cancel: bool) -> None:
+        """Ask the process to end (or, with ``cancel``, end it) and wait for it."""
+        if not cancel:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+        self.conn.close()
+
+
 class LocalExecutor:
     """Trials in ``workers`` processes on this machine, sharing the output directory.
 
-    The workers send their progress (batches, epochs) back; :meth:`events` collects it.
+    Each worker runs one unit at a time and sends its progress (batches, epochs) back;
+    :meth:`events` collects it. A worker that dies (killed, out of memory) costs only the
+    unit it ran: a fresh process takes its place and the unit runs again, ``retries``
+    times at most, after which :meth:`result` raises :class:`WorkerLost`.
     """
 
-    def __init__(self, out: str | Path, workers: int):
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
-        self.out, self.slots = Path(out), workers
-        self.queue = context.Queue()
-        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                        initargs=(threads, self.queue, os.getpid()))
+    def __init__(self, out: str | Path, workers: int, retries: int = 2):
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
+        self.context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+        self.out, self.slots, self.retries = Path(out), workers, retries
+        self.workers = [_Worker(self.context, self.threads) for _ in range(workers)]
+        self.buffer: list[tuple[str, str, tuple]] = []
 
-    def submit(self, unit: list[Trial]):
-        return self.pool.submit(_run, unit, self.out)
+    def submit(self, unit: list[Trial]) -> _Job:
+        job = _Job(unit, self.retries)
+        self._assign(job)
+        return job
+
+    def _assign(self, job: _Job) -> None:
+        """Give ``job`` to an idle worker, replacing one that died while idle."""
+        index = next(i for i, w in enumerate(self.workers) if w.job is None)
+        for _ in range(2):
+            worker = self.workers[index]
+            try:
+                worker.conn.send((job.unit, self.out))
+                worker.job = job
+                return
+            except OSError:  # it died while idle
+                self._replace(index)
+        raise WorkerLost("cannot start a worker process")
+
+    def _replace(self, index: int) -> None:
+        self.workers[index].stop(cancel=True)
+        self.workers[index] = _Worker(self.context, self.threads)
 
     def wait(self, handles: list) -> list:
-        return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
+        busy = [w for w in self.workers if w.job is not None]
+        if busy:
+            connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.5)
+            for worker in busy:
+                self._collect(self.workers.index(worker))
+        return [handle for handle in handles if handle.finished]
+
+    def _collect(self, index: int) -> None:
+        """Read what worker ``index`` sent; if it died, rerun or fail its job."""
+        worker = self.workers[index]
+        try:
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind == "event":
+                    self.buffer.append(payload)
+                    continue
+                worker.job.results, worker.job.error = (payload, None) if kind == "results" else (None, payload)
+                worker.job = None
+                return
+        except (EOFError, OSError):  # its end of the pipe closed: it died
+            worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            return
+        job, code = worker.job, worker.process.exitcode
+        self._replace(index)
+        if job.retries > 0:
+            job.retries -= 1
+            self._assign(job)
+        else:
+            died = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+            job.error = f"worker lost: its process died ({died}), {self.retries} retries used"
 
     def events(self) -> list[tuple[str, str, tuple]]:
         """Progress sent by the workers since the last call: ``(kind, trial id, args)``."""
-        found = []
-        while True:
-            try:
-                found.append(self.queue.get_nowait())
-            except queue.Empty:
-                return found
+        found, self.buffer = self.buffer, []
+        return found
 
-    def result(self, handle) -> list[TrialResult]:
-        return handle.result()
+    def result(self, handle: _Job) -> list[TrialResult]:
+        if handle.error is not None:
+            raise WorkerLost(handle.error)
+        return handle.results
 
     def close(self, cancel: bool) -> None:
-        """Shut the pool down; with ``cancel`` (Ctrl-C, SIGTERM, an error) the workers are
-        ended at once: a trial in a worker has stored nothing, so nothing is lost."""
-        processes = list((getattr(self.pool, "_processes", None) or {}).values())
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
-        if cancel:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.join(timeout=10)
+        """Stop the workers; with ``cancel`` (Ctrl-C, SIGTERM, an error) they are ended
+        at once: a trial in a worker has stored nothing, so nothing is lost."""
+        for worker in self.workers:
+            worker.stop(cancel)
+        self.workers = []
 
 
 def run_unit_portable(unit: list[Trial], inputs: dict[str, bytes],
@@ -235,16 +335,45 @@ def ray_environment() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
-def _reachable(address: str) -> str:
-    """The host of ``address`` ("HOST:PORT") if something listens there, else InputError."""
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+
+
+def _reachable(address: str, timeout: float = 5.0) -> str:
+    """The host of ``address`` ("HOST:PORT") if a Ray head answers there, else InputError.
+
+    A Ray head's port serves gRPC, so it answers an HTTP/2 connection preface with a
+    SETTINGS frame; anything else there (a web server, a database, a silent port) is
+    refused within ``timeout`` seconds instead of hanging ``ray.init``.
+    """
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise InputError(f"A Ray address is HOST:PORT or 'local'; got {address!r}.")
     try:
-        socket.create_connection((host, int(port)), timeout=5).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+            conn.sendall(HTTP2_PREFACE)
+            reply = _read(conn, 9, timeout)
     except OSError as error:
         raise InputError(f"cannot reach the Ray cluster at {address!r}: {error.strerror or error}.") from None
+    if len(reply) < 9 or reply[3] != 4:  # a frame header: 3 bytes length, 1 byte type (4: SETTINGS)
+        raise InputError(f"{address!r} is not a Ray cluster's head: something listens there but it does not "
+                         f"answer as Ray's gRPC server does (within {timeout:g} s).")
     return host
+
+
+def _read(conn: socket.socket, size: int, timeout: float) -> bytes:
+    """Up to ``size`` bytes from ``conn``, waiting ``timeout`` seconds in all; fewer if
+    the peer closes or stays silent."""
+    data, deadline = b"", time.monotonic() + timeout
+    while len(data) < size and (left := deadline - time.monotonic()) > 0:
+        conn.settimeout(left)
+        try:
+            chunk = conn.recv(size - len(data))
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class RayExecutor:
@@ -309,7 +438,7 @@ class RayExecutor:
 def make_executor(name: str, out: str | Path, *, workers: int, address: str | None = None, retries: int = 2):
     """The executor called ``name`` (``"local"`` or ``"ray"``)."""
     if name == "local":
-        return LocalExecutor(out, workers)
+        return LocalExecutor(out, workers, retries)
     if name == "ray":
         if not address:
             raise InputError("The ray executor needs an address: HOST:PORT of a cluster's head, or 'local'.")

@@ -4,21 +4,24 @@ The driver (this module) is the only writer of the results database. Trials are
 registered as ``pending`` before the first one runs; a trial that raises is stored as
 ``failed`` with its error, and the study goes on. Running the same study again skips the
 trials that are finished (``done`` or ``diverged``) and redoes the others, so an
-interrupted study resumes where it stopped.
+interrupted study resumes where it stopped. A finished parent whose checkpoint has gone
+missing or been damaged is trained again before its unfinished children run.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from .. import registry
+from ..checkpoint import load_checkpoint
 from ..environment import environment
 from ..errors import InputError
 from ..store import FINISHED, OutputLock, Store, check_output_dir
 from .config import StudyConfig
-from .executors import EXECUTORS, Executor, InlineExecutor, default_workers, make_executor
+from .executors import EXECUTORS, Executor, InlineExecutor, WorkerLost, default_workers, make_executor
 from .trial import Trial, TrialResult
 from .units import Reporter, orphaned, units
 
@@ -66,7 +69,9 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
     address : str, optional
         The Ray cluster (``"HOST:PORT"`` or ``"local"``); ``ray`` executor only.
     retries : int, default 2
-        Times Ray reruns a trial whose worker died; ``ray`` executor only.
+        Times a trial whose worker died (killed, out of memory) is run again before it
+        counts as failed; with one local worker, trials run in this process and a death
+        ends the run (which the same call resumes).
 
     A trial starts once its parent is done. This process is the only writer of the
     database, whichever executor runs the trials.
@@ -88,12 +93,13 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
         with OutputLock(out), Store(out) as store:  # one writer per output directory
             store.add_runs(t.record() for t in trials)
             status = store.status_of(t.id for t in trials)
+            _reopen_lost_parents(store, trials, status, out)
             # a pack with a trial left to run runs whole; only its unfinished trials are stored
             work = [unit for unit in units(trials) if any(status[t.id] not in FINISHED for t in unit)]
             reporter.study_started(config, len(trials), sum(status[t.id] not in FINISHED for t in trials))
             if backend is None:
                 local_workers = workers or default_workers(len(work))
-                backend = (make_executor("local", out, workers=local_workers) if local_workers > 1
+                backend = (make_executor("local", out, workers=local_workers, retries=retries) if local_workers > 1
                            else InlineExecutor(out, reporter))
             schedule(work, backend, status, *_bookkeeping(store, status, reporter), reporter)
             runs = store.runs()
@@ -102,6 +108,34 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
             backend.close(cancel=True)  # a no-op after a finished schedule
     ids = {t.id for t in trials}
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
+
+
+def _lost_input(trial: Trial, out: Path) -> str | None:
+    """Why a file ``trial`` reads from its parent (its kind's ``inputs``) cannot be used,
+    or None: missing, or not a checkpoint that loads."""
+    for name in registry.get(trial.kind).inputs(trial):
+        try:
+            load_checkpoint(out / name)
+        except InputError as exc:
+            return str(exc)
+    return None
+
+
+def _reopen_lost_parents(store: Store, trials: list[Trial], status: dict[str, str], out: Path) -> None:
+    """Set back to ``pending`` each finished parent whose unfinished children cannot read
+    what it left (a checkpoint deleted or damaged since), so it trains again first."""
+    checked: set[str] = set()
+    for trial in trials:
+        parent = trial.parent
+        if not parent or parent in checked or status[trial.id] in FINISHED or status.get(parent) != "done":
+            continue
+        checked.add(parent)
+        problem = _lost_input(trial, out)
+        if problem is not None:
+            warnings.warn(f"trial {parent} is done but its children cannot start from it ({problem}); "
+                          "training it again", stacklevel=2)
+            store.reopen_run(parent, problem)
+            status[parent] = "pending"
 
 
 def _bookkeeping(store: Store, status: dict[str, str], reporter: Reporter):
@@ -168,7 +202,8 @@ def schedule(work: list[list[Trial]], executor: Executor, status: dict[str, str]
                 try:
                     results = executor.result(handle)
                 except Exception as exc:  # the worker died (killed, out of memory) and retries ran out
-                    results = [TrialResult("failed", error=f"worker lost: {type(exc).__name__}: {exc}")] * len(unit)
+                    error = str(exc) if isinstance(exc, WorkerLost) else f"worker lost: {type(exc).__name__}: {exc}"
+                    results = [TrialResult("failed", error=error)] * len(unit)
                 for trial, result in zip(unit, results):
                     if trial in left:
                         finish(trial, result)
