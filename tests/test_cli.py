@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -81,6 +82,11 @@ def test_results_summary_and_csv(tmp_path, capfd):
     pd.testing.assert_frame_equal(from_parquet[same].astype(str), df[same].astype(str))
     assert (from_parquet["finished"].dt.floor("us") == pd.to_datetime(df["finished"])).all()
     assert from_parquet["test_acc"].tolist() == df["test_acc"].tolist()
+    capfd.readouterr()
+    assert cli("results", tmp_path, "--csv", "-") == 0  # standard output, the rows only
+    import io
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(capfd.readouterr().out)), df)
+    assert not (Path.cwd() / "-").exists()
 
 
 def test_no_arguments_prints_help(capfd):
@@ -273,6 +279,23 @@ def test_status_counts_trials_by_status(tmp_path, capfd):
     out = capfd.readouterr().out
     assert "train" in out and "dense" in out and "done" in out and "left" not in out
     assert "No results database" in fail_line(capfd, "status", tmp_path / "nothing")
+
+
+def test_status_shows_trials_of_an_ended_run_as_interrupted(tmp_path, capfd, monkeypatch):
+    from sparsernn import cli as module
+    from sparsernn.store import OutputLock
+
+    monkeypatch.setattr(module.console, "width", 300)  # whole headers and path on one line
+    with Store(tmp_path) as store:
+        store.add_runs([{"run_id": "a", "study": "s", "kind": "dense", "config": {"seed": 0}}])
+        store.start_run("a", {})  # then the run was killed
+    assert cli("status", tmp_path) == 0
+    out = capfd.readouterr().out
+    assert "interrupted" in out and "running" not in out
+    with OutputLock(tmp_path):  # a run holds the directory: its trial is running
+        assert cli("status", tmp_path) == 0
+    out = capfd.readouterr().out
+    assert "running" in out and "interrupted" not in out and "a run is in progress: PID" in out
 
 
 CYCLIC = '{"directed": true, "nodes": ["x", "y"], "edges": [["x", "y"], ["y", "x"]]}'

@@ -37,7 +37,7 @@ from .analysis import (
 from .data import dataset_source, list_datasets
 from .errors import InputError
 from .nn import CELLS
-from .store import Store
+from .store import OutputLock, Store
 from .studies import (
     PRESETS,
     Reporter,
@@ -73,7 +73,8 @@ class ProgressReporter(Reporter):
         self.running = self.failed = 0
 
     def study_started(self, config: StudyConfig, total: int, todo: int) -> None:
-        console.print(f"study {config.name!r}: {total} trials, {total - todo} already finished, {todo} to run")
+        console.print(f"study {config.name!r}: {_count(total, 'trial')}, {total - todo} already finished, "
+                      f"{todo} to run")
         if self.live and todo:
             self.progress = Progress(
                 TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
@@ -141,8 +142,13 @@ def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> No
         counts = runs["status"].value_counts().to_dict()
         console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     if failed:
-        raise TrialsFailed(f"{failed} trial{'s' if failed > 1 else ''} failed (see the lines above, or "
+        raise TrialsFailed(f"{_count(failed, 'trial')} failed (see the lines above, or "
                            f"'sparsernn results {out}'); run the same command again to rerun them")
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _parse_sizes(text: str) -> list[int]:
@@ -290,7 +296,7 @@ def _read_runs(store: Store, study: str | None, where: str):
 def _check_export(*paths: str | None) -> None:
     """Refuse, before reading anything, an export path whose directory is missing."""
     for path in paths:
-        if path and not Path(path).absolute().parent.is_dir():
+        if path and path != "-" and not Path(path).absolute().parent.is_dir():
             raise InputError(f"cannot write {path!r}: the directory {str(Path(path).parent)!r} does not exist.")
 
 
@@ -305,7 +311,8 @@ RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status"
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--study", default=None, help="Only the trials of this study.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write one row per (trial, epoch) here.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write one row per (trial, epoch) here ('-': standard output).")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
               help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
 @click.option("--summary", type=click.Choice(["runs", *summary_kinds()]), default="runs", show_default=True,
@@ -335,7 +342,9 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
     if csv_path or parquet_path:
         for path, write in ((csv_path, lambda p: epochs.to_csv(p, index=False, date_format=ISO_TIME)),
                             (parquet_path, lambda p: epochs.to_parquet(p, index=False))):
-            if path:
+            if path == "-":  # standard output: the rows only
+                epochs.to_csv(sys.stdout, index=False, date_format=ISO_TIME)
+            elif path:
                 write(path)
                 console.print(f"wrote {len(epochs)} rows to {path}", markup=False, highlight=False)
         return
@@ -390,16 +399,23 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--study", default=None, help="Only the trials of this study.")
 def status(directory, study) -> None:
-    """Show how far the studies stored in DIRECTORY have got."""
+    """Show how far the studies stored in DIRECTORY have got. Trials left ``running`` by a
+    run that has ended (killed, interrupted) show as ``interrupted``; the same run command
+    resumes them."""
     with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
     if runs.empty:
         console.print(f"no trials in {directory}")
         return
+    holder = OutputLock.holder(directory)
+    if holder is None:  # no run holds the directory: its running trials were interrupted
+        runs.loc[runs["status"] == "running", "status"] = "interrupted"
     counts, left = progress(runs)
     _print_frame(counts, f"trials in {directory}")
+    if holder:
+        console.print(f"a run is in progress: {holder}")
     if left is not None:
-        console.print(f"{left[0]} trials left: about {left[1] / 3600:.1f} h of one worker "
+        console.print(f"{_count(left[0], 'trial')} left: about {left[1] / 3600:.1f} h of one worker "
                       "(from the mean time of finished trials of each kind)")
 
 

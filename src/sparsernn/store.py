@@ -153,6 +153,24 @@ class OutputLock:
             fcntl.flock(self.file, fcntl.LOCK_UN)
         self.file.close()
 
+    @staticmethod
+    def holder(out: str | Path) -> str | None:
+        """Who holds the lock of ``out`` (e.g. ``"PID 12 on host"``), or None if no run
+        does; the lock file is only read. Without ``fcntl`` nobody can tell: ``"unknown"``."""
+        path = Path(out) / (DB_NAME + ".lock")
+        if fcntl is None:
+            return "unknown"
+        try:
+            with open(path, encoding="utf-8") as file:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    return file.read().strip() or "another process"
+                fcntl.flock(file, fcntl.LOCK_UN)
+        except OSError:  # no lock file: no run has held it
+            return None
+        return None
+
 
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)

@@ -71,11 +71,12 @@ def trials_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def progress(runs: pd.DataFrame) -> tuple[pd.DataFrame, tuple[int, float] | None]:
-    """Trials per study, kind and status (with a ``total``), and for unfinished trials
+    """Trials per study, kind and status (with a ``total``; a status may also be
+    ``interrupted``, see ``sparsernn status``), and for unfinished trials
     ``(count, seconds)``: the seconds one worker would need at the mean time of finished
     trials of each kind (None if nothing is left or nothing has finished)."""
     counts = runs.groupby(["study", "kind", "status"]).size().unstack("status", fill_value=0)
-    counts = counts.reindex(columns=[s for s in STATUSES if s in counts.columns])
+    counts = counts.reindex(columns=[s for s in (*STATUSES, "interrupted") if s in counts.columns])
     counts["total"] = counts.sum(axis=1)
     unfinished = runs[~runs["status"].isin(FINISHED)]
     mean_seconds = runs[runs["status"].isin(FINISHED)].groupby("kind")["seconds"].mean()
