@@ -24,3 +24,28 @@ def test_docs_quote_the_docstring_definitions(doc, module):
     assert code, "the module defines its metrics in its docstring"
     for name, definition in code.items():
         assert written.get(name) == definition, name
+
+
+def fault_cases() -> set[str]:
+    """The case of every ``pytest.mark.fault(...)`` in tests/faults (or of the fuzz suite's
+    ``fault(...)`` and ``hostile(...)``, which make one), read from the source."""
+    import ast
+
+    cases = set()
+    for path in (DOCS.parent / "tests" / "faults").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("pytest.mark.fault", "fault", "hostile") \
+                    and node.args and isinstance(node.args[0], ast.Constant):
+                cases.add(ast.literal_eval(node.args[0]))
+    return cases
+
+
+def test_reliability_doc_lists_every_fault_case_as_passed():
+    """docs/reliability.md is regenerated (scripts/reliability.py) whenever a case is added."""
+    text = (DOCS / "reliability.md").read_text(encoding="utf-8")
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines() if line.startswith("| ")}
+    cases = fault_cases()
+    assert len(cases) >= 20
+    for case in cases:
+        assert case.replace("|", "\\|") in rows, f"not in docs/reliability.md: {case}"
+        assert rows[case.replace("|", "\\|")].endswith("all passed |"), rows[case]

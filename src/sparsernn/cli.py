@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from .studies import (
     run_studies,
     study_from_dict,
 )
+from .studies.config import MAX_SEEDS
 from .studies.executors import EXECUTORS
 
 DEFAULT_OUT = "sparsernn-results"
@@ -116,7 +118,7 @@ class ProgressReporter(Reporter):
             self._counts()
         last = result.epochs[-1] if result.epochs else None
         detail = result.error or (f"test_acc={last['test_acc']:.4f}" if last else "")
-        console.print(f"{trial.describe()}: {result.status} {detail} ({result.seconds:.1f}s)")
+        console.print(_printable(f"{trial.describe()}: {result.status} {detail} ({result.seconds:.1f}s)"))
 
     def close(self) -> None:
         if self.progress:
@@ -206,7 +208,8 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default=None,
               help="Run a built-in study instead of a config file.")
-@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Use seeds 0..N-1 instead of the study's.")
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=None,
+              help="Use seeds 0..N-1 instead of the study's.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a setting, e.g. --set training.epochs=5 --set 'cells=[lstm, gru]'.")
 @click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
@@ -289,7 +292,7 @@ def _read_runs(store: Store, study: str | None, where: str):
     """The trials of ``study`` (or all), after warning about studies that mix settings."""
     runs = select_study(store.runs(), study, where)
     for message in mixed_settings(runs):
-        err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+        _warn(message)
     return runs
 
 
@@ -457,13 +460,23 @@ def _terminate(signum, frame) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (e.g. a config key under its old name) as one line each on stderr."""
-    err_console.print(f"sparsernn: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    _warn(str(message))
+
+
+def _warn(message: str) -> None:
+    err_console.print(_printable(f"sparsernn: warning: {message}"), markup=False, highlight=False, soft_wrap=True)
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line with control characters escaped (``\\x1b``), so a message
+    quoting user input can neither break the line nor move the terminal's cursor."""
+    text = text.replace("\n", " ")
+    return "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def _error(message: str) -> int:
     """Print ``message`` as the one line of a failed command; its exit status, 2."""
-    err_console.print(f"sparsernn: error: {message}".replace("\n", " "), markup=False, highlight=False,
-                      soft_wrap=True)
+    err_console.print(_printable(f"sparsernn: error: {message}"), markup=False, highlight=False, soft_wrap=True)
     return 2
 
 
@@ -485,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # e.g. the disk full while writing a checkpoint or an export
         return _error(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
     except TrialsFailed as exc:
-        err_console.print(f"sparsernn: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(_printable(f"sparsernn: {exc}"), markup=False, highlight=False, soft_wrap=True)
         return 3
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
         cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__

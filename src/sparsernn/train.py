@@ -7,8 +7,15 @@ comes from a :class:`torch.Generator` seeded by the caller, and nothing here tou
 torch's global random state (dropout draws from it, so callers seed it once, as
 :func:`sparsernn.studies.kinds.dense.run_dense_trial` does).
 
-A loss that becomes NaN or infinite stops the run with status ``"diverged"`` instead of
-raising; the epochs finished until then are kept.
+A run *diverges* when a batch's training loss is NaN or infinite, or explodes: exceeds
+``DIVERGENCE_FACTOR`` (10^4) times the run's reference loss, the training loss of the
+model as it came in (epoch 0's ``train_loss``, over the whole training set), or ln 2 if
+that is smaller or not finite (:func:`divergence_limit`). ln 2 is the loss of a uniform
+guess between two classes, so a model that came in nearly perfect (a base about to be
+retrained) is not judged by its tiny loss; a cross-entropy above 10^4 ln 2 ~ 6,900
+means logits tens of thousands apart, which no sane run reaches. Divergence stops the
+run with status ``"diverged"`` instead of raising (the batch's step is not taken); the
+epochs finished until then are kept.
 
 :func:`fit_pack` trains the members of a :class:`~sparsernn.nn.GraphRNNPack` (many small
 GraphRNNs computed as one network) as :func:`fit` would train each alone with the same
@@ -31,24 +38,50 @@ from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, n
 from .errors import InputError
 from .nn import GraphRNNPack, ParameterCount, count_parameters
 
+MAX_EPOCHS = 100_000
+"""Most epochs a training config (or a study's other epoch counts) may ask for."""
+MAX_BATCH_SIZE = 10_000_000
+"""Largest batch, training or evaluation, in strings (as many as a built-in dataset may have)."""
+DIVERGENCE_FACTOR = 1e4
+"""A batch loss above this multiple of the run's reference loss is divergence (see :func:`divergence_limit`)."""
+_CHANCE_LOSS = math.log(2)  # the cross-entropy of a uniform guess between two classes
+
+
+def divergence_limit(initial_loss: float) -> float:
+    """The batch loss above which a run counts as diverged, from its ``initial_loss``
+    (the training loss of the model as it came in, epoch 0's ``train_loss``).
+
+    ``DIVERGENCE_FACTOR * max(initial_loss, ln 2)``, with ln 2 in place of a
+    non-finite ``initial_loss``.
+
+    Examples
+    --------
+    >>> divergence_limit(3.0), round(divergence_limit(1e-5), 1), round(divergence_limit(float("nan")), 1)
+    (30000.0, 6931.5, 6931.5)
+    """
+    reference = initial_loss if math.isfinite(initial_loss) and initial_loss > _CHANCE_LOSS else _CHANCE_LOSS
+    return DIVERGENCE_FACTOR * reference
+
 
 class TrainingConfig(BaseModel):
     """How to train: optimiser, learning rate, batch size, epochs, clipping.
 
     The defaults are the reference protocol: Adam, learning rate 1e-3, batch size 32,
-    gradient norm clipped at 5.
+    gradient norm clipped at 5. Numbers must be finite; ``epochs`` is at most
+    ``MAX_EPOCHS`` (100,000) and the batch sizes at most ``MAX_BATCH_SIZE`` (10,000,000).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    epochs: int = Field(10, ge=0, description="Passes over the training set.")
-    batch_size: int = Field(32, gt=0)
+    epochs: int = Field(10, ge=0, le=MAX_EPOCHS, description="Passes over the training set, at most 100,000.")
+    batch_size: int = Field(32, gt=0, le=MAX_BATCH_SIZE, description="Strings per step, at most 10,000,000.")
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0, description="Learning rate.")
     momentum: float = Field(0.0, ge=0, description="SGD momentum (ignored by Adam).")
     weight_decay: float = Field(0.0, ge=0)
     clip: float | None = Field(5.0, gt=0, description="Max gradient norm; null disables clipping.")
-    eval_batch_size: int = Field(1024, gt=0)
+    eval_batch_size: int = Field(1024, gt=0, le=MAX_BATCH_SIZE, description="Strings per evaluation batch, "
+                                                                             "at most 10,000,000.")
 
 
 class Split(NamedTuple):
@@ -162,7 +195,9 @@ def fit(
         epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc,
         nonzero_params, total_params, seconds``. Epoch 0 evaluates the model as given;
         for later epochs ``train_loss``/``train_acc`` are averages over the epoch's
-        batches, taken while training.
+        batches, taken while training. ``status`` is ``"diverged"``, and the rows stop
+        at the last finished epoch, if a batch's loss is non-finite or above
+        ``divergence_limit(epoch 0's train_loss)`` (see the module docstring).
     """
     optimizer = optimizer or make_optimizer(model, config)
     generator = torch.Generator().manual_seed(int(seed))
@@ -183,11 +218,12 @@ def fit(
     train_loss, train_acc = evaluate(model, train, batch_size=config.eval_batch_size)
     record(0, train_loss, train_acc, time.perf_counter() - start)
 
+    limit = divergence_limit(train_loss)
     n_batches = num_batches(len(train), config.batch_size)
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
-        metrics = _train_epoch(model, batches, optimizer, config.clip, after_step=after_step,
+        metrics = _train_epoch(model, batches, optimizer, config.clip, limit=limit, after_step=after_step,
                                on_batch=on_batch, epoch=epoch, n_batches=n_batches)
         if metrics is None:
             result.status = "diverged"
@@ -197,16 +233,16 @@ def fit(
 
 
 def _train_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, clip: float | None, *,
-                 after_step: Callable[[], None] | None, on_batch: BatchCallback | None, epoch: int,
+                 limit: float, after_step: Callable[[], None] | None, on_batch: BatchCallback | None, epoch: int,
                  n_batches: int) -> tuple[float, float] | None:
     """Epoch ``epoch`` of :func:`fit` over ``batches``: ``(mean loss, accuracy)`` taken while
-    training, or None as soon as a loss is non-finite (the run diverged)."""
+    training, or None as soon as a loss is non-finite or above ``limit`` (the run diverged)."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
     for i, batch in enumerate(batches, start=1):
         logits = model(batch.inputs, batch.lengths)  # (B, C)
         loss = nn.functional.cross_entropy(logits, batch.labels)
-        if not torch.isfinite(loss):
+        if not torch.isfinite(loss) or loss.item() > limit:
             return None
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -406,7 +442,9 @@ def fit_pack(
     entries, so suspects are first checked one by one, unpacked; if none is non-finite
     on its own, all suspects diverge). :func:`fit` notices a non-finite loss only, so a
     member whose gradient alone turns non-finite diverges here one step earlier; the
-    rows agree unless that step ends an epoch.
+    rows agree unless that step ends an epoch. A member whose finite loss explodes
+    (above its own :func:`divergence_limit`, from its epoch-0 training loss) diverges at
+    that step as in :func:`fit`, with the same rows.
 
     Parameters
     ----------
@@ -449,11 +487,12 @@ def fit_pack(
     train_metrics = _evaluate_pack(pack, train, _live(results), batch_size=config.eval_batch_size)
     record(0, train_metrics, time.perf_counter() - start)
 
+    limits = [divergence_limit(train_metrics[g][0]) for g in range(pack.num_members)]
     n_batches = num_batches(len(train), config.batch_size)
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
-        train_metrics = _train_pack_epoch(trainer, results, batches, on_batch=on_batch, epoch=epoch,
+        train_metrics = _train_pack_epoch(trainer, results, batches, limits=limits, on_batch=on_batch, epoch=epoch,
                                           n_batches=n_batches)
         if not _live(results):
             return results
@@ -473,25 +512,28 @@ def _diverge(trainer: _PackTrainer, results: list[TrainResult], members: list[in
     trainer.retire(members)
 
 
-def _train_pack_epoch(trainer: _PackTrainer, results: list[TrainResult], batches, *,
+def _train_pack_epoch(trainer: _PackTrainer, results: list[TrainResult], batches, *, limits: list[float],
                       on_batch: BatchCallback | None, epoch: int, n_batches: int) -> dict[int, tuple[float, float]]:
     """Epoch ``epoch`` of :func:`fit_pack` over ``batches``: each live member's ``(mean loss, accuracy)``.
 
-    Members that diverge on the way are marked diverged in ``results`` and retired (an
-    empty dict if none is left).
+    Members that diverge on the way (non-finite, or a loss above their entry of
+    ``limits``) are marked diverged in ``results`` and retired (an empty dict if none is
+    left).
     """
     G = len(results)
     trainer.pack.train()
     loss_sums, correct, seen = [0.0] * G, [0] * G, 0
     for i, batch in enumerate(batches, start=1):
         losses, logits, retired = trainer.step(batch)
-        _diverge(trainer, results, retired)
+        values = losses.tolist()
+        exploded = [g for g in _live(results) if g not in retired and values[g] > limits[g]]
+        _diverge(trainer, results, retired + exploded)
         live = _live(results)
         if not live:
             return {}
         hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
-        for g, loss in zip(live, losses[live].tolist()):
-            loss_sums[g] += loss * len(batch.labels)
+        for g in live:
+            loss_sums[g] += values[g] * len(batch.labels)
             correct[g] += hits[g]
         seen += len(batch.labels)
         if on_batch is not None:

@@ -61,6 +61,24 @@ def _bool_value(value: str) -> int | None:
     return None
 
 
+def _check_spellings(name: str, label_column: str, first_line: dict[str, int]) -> None:
+    """Refuse two spellings of one number as labels (``1`` and ``1.0``, ``01`` or ``+1``),
+    which would otherwise become two classes; ``first_line`` maps each spelling to the
+    line it first appears on."""
+    seen: dict[float, str] = {}
+    for value in first_line:  # file order
+        number = _as_number(value)
+        if number is None or number != number:  # text, or NaN (equal to nothing)
+            continue
+        if number in seen:
+            other = seen[number]
+            raise InputError(
+                f"{name}, lines {first_line[other]} and {first_line[value]}: labels {other!r} and {value!r} in column "
+                f"{label_column!r} are the same number spelled two ways; write each class one way."
+            )
+        seen[number] = value
+
+
 def _class_order(values: set[str]) -> tuple[str, str]:
     """Order two label values: false-like before true-like, else numerically or as text."""
     a, b = sorted(values)
@@ -80,8 +98,8 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{name}: no such file.") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory, not a CSV file.") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror or exc}).") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise InputError(f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -118,17 +136,19 @@ def load_csv(
     InputError
         One line naming the file and, where it applies, the line: a missing, unreadable
         or non-UTF-8 file; an empty file; no header row with both columns; a row with
-        more or fewer fields than the header; an empty string; a missing label; a label
+        more or fewer fields than the header; an empty string; a missing label; two
+        spellings of one number as labels (naming both and their first lines); a label
         column with other than two distinct values.
 
     Notes
     -----
     Blank lines are skipped, and surrounding whitespace is stripped from strings and
-    labels. The label column must hold exactly two distinct values. If one reads as
-    false and the other as true (case-insensitive ``0``/``1``, ``false``/``true``,
-    ``no``/``yes``, ``invalid``/``valid``, ``f``/``t``, ``n``/``y``, or the numbers 0
-    and 1), the false one is label 0; otherwise the two are sorted (numerically if both
-    are numbers) and the first is label 0.
+    labels. The label column must hold exactly two distinct values; two spellings of one
+    number (``1`` and ``1.0``, ``01`` or ``+1``) are refused rather than taken as two
+    classes. If one reads as false and the other as true (case-insensitive ``0``/``1``,
+    ``false``/``true``, ``no``/``yes``, ``invalid``/``valid``, ``f``/``t``, ``n``/``y``,
+    or the numbers 0 and 1), the false one is label 0; otherwise the two are sorted
+    (numerically if both are numbers) and the first is label 0.
 
     Examples
     --------
@@ -155,6 +175,7 @@ def load_csv(
     header: list[str] | None = None
     strings: list[str] = []
     raw_labels: list[str] = []
+    first_line: dict[str, int] = {}  # each label spelling's first line
     try:
         for row in reader:
             line = reader.line_num
@@ -175,10 +196,12 @@ def load_csv(
                 raise InputError(f"{name}, line {line}: missing label in column {label_column!r}.")
             strings.append(s)
             raw_labels.append(label)
+            first_line.setdefault(label, line)
     except csv.Error as exc:
         raise InputError(f"{name}, line {reader.line_num}: malformed CSV ({exc}).") from None
     if not strings:
         raise InputError(f"{name}: the file has a header row but no data rows.")
+    _check_spellings(name, label_column, first_line)
     values = set(raw_labels)
     if len(values) != 2:
         found = _listed(sorted(values))

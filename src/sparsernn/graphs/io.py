@@ -146,13 +146,15 @@ def read_graph(path: str | os.PathLike) -> nx.Graph:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, ValueError) as error:  # ValueError: not UTF-8, or a NUL in the path
         raise InputError(f"cannot read graph file {str(path)!r}: {error}") from None
     head = text.lstrip()[:1]
     if head == "{":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
+        except RecursionError:
+            raise InputError(f"graph file {str(path)!r} is nested too deeply to be a graph.") from None
+        except ValueError as error:  # JSONDecodeError, or an integer of over 4,300 digits
             raise InputError(f"graph file {str(path)!r} is not valid JSON: {error}") from None
         return graph_from_json(data, source=f"graph file {str(path)!r}")
     if head == "<":

@@ -144,7 +144,7 @@ def iterative_sparsities(final: float, per_round: float) -> list[float]:
         if rounds > MAX_ROUNDS:
             raise InputError(
                 f"{func}: reaching final={final!r} with per_round={per_round!r} "
-                f"takes about {math.ceil(rounds)} rounds; "
+                f"takes about {rounds:.3g} rounds; "
                 f"expected at most {MAX_ROUNDS}."
             )
     sparsities: list[float] = []

@@ -4,6 +4,31 @@ A study config is a YAML file (safe-loaded) or a dict with the sections ``data``
 ``model`` and ``training`` plus the sweep axes ``cells`` and ``seeds``. Unknown keys
 are errors; an error names the field path and what was expected.
 
+Every number must be finite: ``inf`` or ``nan`` anywhere in a study (``.inf`` in YAML,
+``--set training.lr=.inf``, ``pruning.thresholds: [.nan]``) is refused, naming its key
+path. Sizes are bounded, generously for research (the reference thesis uses 25,000
+strings of length 11 and more, 3 layers of 50 units, 3 seeds) but far below what would
+exhaust memory or never finish; a value above its bound is refused with the bound:
+
+=============================================  ===================================  ========================
+setting                                        bound                                constant
+=============================================  ===================================  ========================
+``data.num_strings``                           10,000,000 strings                   ``MAX_NUM_STRINGS``
+``data.min_length``, ``data.max_length``       1,000 symbols (1)                    ``MAX_LENGTH``
+``model.embedding_dim``                        10,000 units                         ``MAX_WIDTH``
+``model.hidden_sizes``                         100 layers of at most 10,000 units   ``MAX_LAYERS``, ``MAX_WIDTH``
+``seeds``                                      10,000 seeds                         ``MAX_SEEDS``
+``training.epochs``                            100,000 epochs                       ``train.MAX_EPOCHS``
+``training.batch_size``, ``eval_batch_size``   10,000,000 strings (2)               ``train.MAX_BATCH_SIZE``
+trials of one study                            1,000,000 trials                     ``MAX_TRIALS``
+=============================================  ===================================  ========================
+
+(1) The built-in generators draw lengths exactly from the grammar's counts, which
+overflow a float beyond about 1,850 symbols; longer strings are not in reach of the
+Reber grammars' random walks anyway. (2) As many as ``data.num_strings`` may be: a
+batch never holds more than all the strings. A study kind bounds its own section
+(e.g. the vertices of a structure study's graphs, the epochs of a pruning study).
+
 Example
 -------
 >>> config = StudyConfig(name="demo", seeds=[0], cells=["lstm"])
@@ -13,6 +38,8 @@ Example
 
 from __future__ import annotations
 
+import math
+import reprlib
 from pathlib import Path
 from typing import Literal
 
@@ -27,18 +54,40 @@ from ..train import TrainingConfig
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
+MAX_NUM_STRINGS = 10_000_000
+"""Most strings a built-in dataset may generate (``data.num_strings``)."""
+MAX_LENGTH = 1_000
+"""Longest ``data.min_length`` and ``data.max_length``, in symbols (``B`` and ``E`` included)."""
+MAX_WIDTH = 10_000
+"""Widest embedding or recurrent layer, in units (``model.embedding_dim``, ``model.hidden_sizes``)."""
+MAX_LAYERS = 100
+"""Most recurrent layers (entries of ``model.hidden_sizes``)."""
+MAX_SEEDS = 10_000
+"""Most seeds in a study (``seeds``, and ``sparsernn run --seeds N``)."""
+MAX_TRIALS = 1_000_000
+"""Most trials one study may expand to (each kind counts its own, see :func:`check_trials`)."""
+
+
+def check_trials(count: int) -> None:
+    """Raise ValueError if a study of ``count`` trials is beyond :data:`MAX_TRIALS`."""
+    if count > MAX_TRIALS:
+        raise ValueError(f"the study expands to {count:,} trials; expected at most {MAX_TRIALS:,} (MAX_TRIALS): "
+                         "fewer seeds, cells or sweep points")
+
 
 class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(_Config):
     """Which data: a built-in dataset (with its generator's settings) or a CSV file."""
 
     dataset: str = Field("reber", description="A built-in dataset name or the path of a CSV file.")
-    num_strings: int = Field(25_000, ge=2, description="Built-in datasets: strings in all splits together.")
-    min_length: int = Field(11, ge=1)
-    max_length: int | None = Field(None, ge=1)
+    num_strings: int = Field(25_000, ge=2, le=MAX_NUM_STRINGS,
+                             description="Built-in datasets: strings in all splits together (at most 10,000,000).")
+    min_length: int = Field(11, ge=1, le=MAX_LENGTH, description="Built-in datasets: shortest string, at most 1,000.")
+    max_length: int | None = Field(None, ge=1, le=MAX_LENGTH,
+                                   description="Built-in datasets: longest string (null: no limit), at most 1,000.")
     negatives: Literal["grammar", "foreign", "mixed", "thesis"] = "grammar"
     foreign_fraction: float = Field(0.5, ge=0, le=1, description="Share of foreign negatives when mixed.")
     test_fraction: float = Field(0.25, gt=0, lt=1)
@@ -84,8 +133,10 @@ class DataConfig(_Config):
 class ModelConfig(_Config):
     """The classifier: embedding, recurrent layer widths, readout."""
 
-    embedding_dim: int = Field(50, gt=0)
-    hidden_sizes: list[int] = Field(default_factory=lambda: [50, 50, 50], min_length=1)
+    embedding_dim: int = Field(50, gt=0, le=MAX_WIDTH, description="Embedding width, at most 10,000.")
+    hidden_sizes: list[int] = Field(default_factory=lambda: [50, 50, 50], min_length=1, max_length=MAX_LAYERS,
+                                    description="Widths of the recurrent layers: at most 100 layers of at most "
+                                                "10,000 units.")
     dropout: float = Field(0.0, ge=0, lt=1)
     readout_mask: bool = True
 
@@ -94,6 +145,8 @@ class ModelConfig(_Config):
     def _positive(cls, sizes: list[int]) -> list[int]:
         if any(s <= 0 for s in sizes):
             raise ValueError(f"every hidden size must be a positive integer; got {sizes}")
+        if any(s > MAX_WIDTH for s in sizes):
+            raise ValueError(f"every hidden size must be at most {MAX_WIDTH:,} (MAX_WIDTH); got {sizes}")
         return sizes
 
 
@@ -119,6 +172,27 @@ def _error(loc: tuple, message: str, value: object) -> dict:
     return {"type": "value_error", "loc": loc, "input": value, "ctx": {"error": ValueError(message)}}
 
 
+def _non_finite(data: object, loc: tuple = ()) -> list[dict]:
+    """Errors for the infinite and NaN floats in ``data`` (dicts and lists, nested to any
+    depth, walked without recursion, each container once), each located by its key path
+    under ``loc``, in document order."""
+    errors, stack, seen = [], [(loc, data)], set()
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if id(value) in seen:  # a YAML alias: walked once, however often it is used
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            keys = [key if isinstance(key, str | int) else str(key) for key in value]
+            stack.extend(reversed([((*where, key), item) for key, item in zip(keys, value.values())]))
+        elif isinstance(value, list | tuple):
+            stack.extend(reversed([((*where, i), item) for i, item in enumerate(value)]))
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.append(_error(where, "must be a finite number", value))
+    return errors
+
+
 class StudyConfig(_Config):
     """A study: the sweep axes ``cells`` and ``seeds``, the ``data``, ``model`` and
     ``training`` settings, and the section of its ``kind``.
@@ -135,7 +209,8 @@ class StudyConfig(_Config):
     kind: str = Field(default_factory=lambda: registry.default_kind().name,
                       description="The study kind (sparsernn.registry): what its trials do.")
     cells: list[Cell] = Field(default_factory=lambda: list(CELLS), min_length=1)
-    seeds: list[int] = Field(min_length=1, description="Explicit seeds, one trial per seed and cell.")
+    seeds: list[int] = Field(min_length=1, max_length=MAX_SEEDS,
+                             description="Explicit seeds, one trial per seed and cell; at most 10,000.")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -143,9 +218,13 @@ class StudyConfig(_Config):
     @model_validator(mode="before")
     @classmethod
     def _sections(cls, data: object) -> object:
-        """Validate the kind's section with its model; refuse other sections and unknown keys."""
+        """Refuse non-finite numbers anywhere; validate the kind's section with its model;
+        refuse other sections and unknown keys."""
         if not isinstance(data, dict):
             return data
+        errors = _non_finite(data)
+        if errors:  # reported alone: other checks would only repeat them less clearly
+            raise ValidationError.from_exception_data(cls.__name__, errors)
         name, kind = _kind_of(data)
         data, errors = dict(data), []
         for key in [k for k in data if k not in cls.model_fields]:
@@ -163,6 +242,7 @@ class StudyConfig(_Config):
         if kind is not None and kind.section is not None:
             try:
                 data[kind.name] = kind.section.model_validate(data.get(kind.name) or {})
+                errors += _non_finite(data[kind.name].model_dump(), (kind.name,))  # e.g. a number given as "inf"
             except ValidationError as exc:
                 errors += _prefixed(exc, kind.name)
         if errors:
@@ -202,6 +282,18 @@ class StudyConfig(_Config):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+_REPR = reprlib.Repr()  # nested values shown 3 levels and 8 items deep: never the whole of a YAML alias bomb
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 8, 8, 8, 60, 60
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters; a long list shows its first items and its length."""
+    if isinstance(value, list | tuple) and len(value) > 8:
+        return f"{_REPR.repr(list(value[:8]))[:-1]}, ...] ({len(value):,} items)"
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_validation_error(exc: ValidationError, source: str = "config") -> str:
     """One line naming each invalid field by its path and saying what was expected."""
     parts = []
@@ -212,8 +304,8 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required but missing"
-        elif "input" in err and err["type"] != "model_type":
-            message += f" (got {err['input']!r})"
+        elif "input" in err and err["type"] not in ("model_type", "too_long"):  # too_long: the count is said
+            message += f" (got {_shown(err['input'])})"
         parts.append(f"{path}: {message}")
     return f"{source}: " + "; ".join(parts)
 
@@ -244,7 +336,7 @@ def apply_overrides(config: StudyConfig, overrides: list[str]) -> StudyConfig:
             raise InputError(f"--set expects key=value (e.g. training.epochs=5); got {item!r}.")
         try:
             value = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: e.g. an integer of over 4,300 digits
             raise InputError(f"--set {key}: the value {text!r} is not valid YAML.") from None
         node = data
         *parents, last = key.split(".")
@@ -266,11 +358,11 @@ def load_studies(path: str | Path) -> list[StudyConfig]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"Config file {str(path)!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
         raise InputError(f"Config file {str(path)!r} cannot be read: {exc}.") from None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None] or [None]
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an integer of over 4,300 digits
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         raise InputError(f"Config file {str(path)!r} is not valid YAML{line}.") from None

@@ -36,8 +36,8 @@ from ...data import num_batches
 from ...nn import weight_histograms
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
-from ...train import BatchCallback, EpochCallback, encode_splits, fit
-from ..config import StudyConfig
+from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, encode_splits, fit
+from ..config import StudyConfig, check_trials
 from ..trial import SpecModel, Trial, TrialResult, trial_data
 from .dense import ClassifierSpec, checkpoint_path, expand_dense, initial_model
 
@@ -55,7 +55,8 @@ class IterativeConfig(_Config):
     """Iterative pruning: each round removes ``per_round`` of what remains, then trains."""
 
     per_round: float = Field(0.2, gt=0, le=1)
-    epochs_per_round: int = Field(2, ge=0, description="Training epochs after each round but the last.")
+    epochs_per_round: int = Field(2, ge=0, le=MAX_EPOCHS, description="Training epochs after each round but the "
+                                                                     "last, at most 100,000.")
     rewind: bool = Field(False, description="Reset surviving weights to their initial values each round "
                                             "(the lottery-ticket procedure).")
 
@@ -64,8 +65,10 @@ class GradualConfig(_Config):
     """Gradual pruning during retraining along Zhu & Gupta's cubic schedule."""
 
     initial: float = Field(0.0, ge=0, le=1, description="Sparsity at the first pruning step.")
-    start_epoch: int = Field(0, ge=0, description="Retraining epochs before pruning starts.")
-    prune_epochs: int = Field(5, ge=1, description="Epochs over which sparsity rises to its target.")
+    start_epoch: int = Field(0, ge=0, le=MAX_EPOCHS, description="Retraining epochs before pruning starts "
+                                                                  "(at most 100,000).")
+    prune_epochs: int = Field(5, ge=1, le=MAX_EPOCHS, description="Epochs over which sparsity rises to its target "
+                                                                   "(at most 100,000).")
     frequency: int = Field(50, ge=1, description="Optimiser steps between pruning steps.")
 
 
@@ -87,7 +90,7 @@ class PruningConfig(_Config):
                                     description="For the threshold criterion: remove |w| below each.")
     schedules: list[Literal["one_shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one_shot"],
                                                                          min_length=1)
-    retrain_epochs: int = Field(10, ge=0)
+    retrain_epochs: int = Field(10, ge=0, le=MAX_EPOCHS, description="At most 100,000 (MAX_EPOCHS).")
     iterative: IterativeConfig = Field(default_factory=IterativeConfig)
     gradual: GradualConfig = Field(default_factory=GradualConfig)
     delta: float = Field(0.01, ge=0, le=1, description="Accuracy within delta of the dense base counts "
@@ -133,6 +136,13 @@ class PruningConfig(_Config):
         if "iterative" in self.schedules and self.iterative.per_round < 1 and 1.0 in self.sparsities:
             raise ValueError("iterative pruning removes a fraction of what remains and never reaches sparsity 1.0; "
                              "drop 1.0 from sparsities, set iterative.per_round: 1, or run it one_shot")
+        if "iterative" in self.schedules:
+            for sparsity in self.sparsities:
+                try:  # too many rounds for a tiny per_round: refused here, not in every trial
+                    prune.iterative_sparsities(sparsity, self.iterative.per_round)
+                except ValueError as exc:
+                    raise ValueError(f"iterative.per_round {self.iterative.per_round:g} with sparsity {sparsity:g}: "
+                                     f"{str(exc)[:200]}") from None
         if "gradual" in self.schedules and self.gradual.start_epoch + self.gradual.prune_epochs > self.retrain_epochs:
             raise ValueError("gradual.start_epoch + gradual.prune_epochs must be <= retrain_epochs "
                              f"({self.gradual.start_epoch} + {self.gradual.prune_epochs} > {self.retrain_epochs})")
@@ -315,6 +325,7 @@ def _initial_state(spec: PruningSpec, vocab_size: int) -> dict[str, torch.Tensor
 
 
 def _validate(study: StudyConfig) -> None:
+    check_trials(len(study.cells) * len(study.seeds) * (1 + len(_points(study.section))))
     for target in study.section.targets:
         parts = target.split("+")
         if "hr" in parts:

@@ -40,11 +40,17 @@ from ...nn import GraphRNN, GraphRNNPack, to_graph
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit, fit_pack
-from ..config import DataConfig, StudyConfig
+from ..config import DataConfig, StudyConfig, check_trials
 from ..trial import SpecModel, Trial, TrialResult, TrialSpec, trial_data
 
 NAME = "structure"
 _NETWORK = ("orientation", "recurrence", "readout")  # how any graph becomes a network
+MAX_VERTICES = 1_000
+"""Most vertices of a structure study's graph, drawn or read from a file: 20 times the
+reference thesis's 50 (a network grows with its edges: a 10,000-vertex graph made a
+GraphRNN of 173 M parameters)."""
+MAX_GRAPHS = 10_000
+"""Most graphs per generator (the reference thesis draws 100)."""
 
 
 class _Config(BaseModel):
@@ -68,14 +74,18 @@ class StructureConfig(_Config):
     study may use generators, files or both (``generators: []`` for files only), but
     needs at least one graph. In a config file a relative path is read from the
     file's directory; given with ``--set`` (or in a dict), from the current directory.
+
+    A graph has at most ``MAX_VERTICES`` (1,000) vertices, drawn (``sizes``) or read
+    from a file; a generator draws at most ``MAX_GRAPHS`` (10,000) graphs.
     """
 
     generators: list[Literal["barabasi_albert", "barabasi_albert_star", "watts_strogatz", "erdos_renyi"]] = Field(
         default_factory=lambda: ["barabasi_albert", "watts_strogatz"])
     files: list[str] = Field(default_factory=list, description="Graph files (GraphML or edge-list JSON), "
                                                                "one graph each.")
-    graphs: int = Field(100, ge=1, description="Graphs per generator.")
-    sizes: tuple[int, int] = Field((10, 50), description="Vertices n, drawn uniformly from [low, high].")
+    graphs: int = Field(100, ge=1, le=MAX_GRAPHS, description="Graphs per generator, at most 10,000.")
+    sizes: tuple[int, int] = Field((10, 50), description="Vertices n, drawn uniformly from [low, high]; "
+                                                         "high at most 1,000.")
     erdos_renyi_p: float = Field(0.1, ge=0, le=1)
     orientation: Literal["index", "random"] = "index"
     recurrence: Literal["layer", "self", "none"] = "layer"
@@ -90,6 +100,9 @@ class StructureConfig(_Config):
     def _sizes(cls, sizes: tuple[int, int]) -> tuple[int, int]:
         if not 1 <= sizes[0] <= sizes[1]:
             raise ValueError(f"sizes must be [low, high] with 1 <= low <= high; got {list(sizes)}")
+        if sizes[1] > MAX_VERTICES:
+            raise ValueError(f"a graph may have at most {MAX_VERTICES:,} vertices (MAX_VERTICES); got sizes "
+                             f"{list(sizes)}")
         return sizes
 
     @field_validator("files")
@@ -171,15 +184,22 @@ def expand_structure(config: StudyConfig) -> list[Trial]:
     ]
 
 
+def _validate(config: StudyConfig) -> None:
+    section: StructureConfig = config.section
+    check_trials(len(config.cells) * len(config.seeds) * (len(section.generators) * section.graphs
+                                                          + len(section.files)))
+
+
 def check_structure(config: StudyConfig) -> None:
     """Raise :class:`~sparsernn.errors.InputError` (one line naming the file) unless every
     graph file of ``config`` can be trained on.
 
     A file must be readable, GraphML or edge-list JSON, and hold a graph with at least
-    one vertex; a directed graph must be acyclic and an undirected one free of
-    self-loops (no orientation makes those acyclic). With ``readout: last_layer`` every
-    vertex of the oriented graph must reach the last layer. Two files may not hold the
-    same graph under the same file name (they would be the same trials).
+    one vertex and at most ``MAX_VERTICES`` (1,000); a directed graph must be acyclic
+    and an undirected one free of self-loops (no orientation makes those acyclic).
+    With ``readout: last_layer`` every vertex of the oriented graph must reach the last
+    layer. Two files may not hold the same graph under the same file name (they would
+    be the same trials).
     """
     _file_graphs(config.section)
 
@@ -221,6 +241,9 @@ def _label(graph: nx.Graph, v: object) -> object:
 def _check_graph(graph: nx.Graph, where: str) -> None:
     if graph.number_of_nodes() == 0:
         raise InputError(f"{where} holds an empty graph; a GraphRNN needs at least one vertex.")
+    if graph.number_of_nodes() > MAX_VERTICES:
+        raise InputError(f"{where} has {graph.number_of_nodes():,} vertices; a graph may have at most "
+                         f"{MAX_VERTICES:,} (MAX_VERTICES).")
     if graph.is_directed() and not nx.is_directed_acyclic_graph(graph):
         cycle = [_label(graph, u) for u, _ in nx.find_cycle(graph)]
         path = " -> ".join(map(str, [*cycle, cycle[0]]))
@@ -380,5 +403,5 @@ KIND = register(StudyKind(
     name=NAME, spec=StructureSpec, run=run_structure_trial, expand=expand_structure, section=StructureConfig,
     check=check_structure, pack_key=pack_key, run_pack=run_structure_pack, describe=describe, columns=_columns,
     swept=("seed", "cell", "graph.generator", "graph.graph_seed", "graph.source", "graph.name", "graph.graph"),
-    resolve_paths=resolve_paths, analyze=analyze_structure,
+    resolve_paths=resolve_paths, analyze=analyze_structure, validate=_validate,
 ))
