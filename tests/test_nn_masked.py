@@ -387,3 +387,80 @@ def test_count_parameters_and_effective_parameters():
     assert count.sparsity == pytest.approx(1 - 56 / 84)
 
 
+
+
+def _torch_pruned(cell):
+    """A torch module with two layers, two of its weights pruned by torch.nn.utils.prune."""
+    from torch.nn.utils import prune as torch_prune
+
+    torch_cls, _, extra = CELLS[cell]
+    torch.manual_seed(3)
+    plain = torch_cls(IN, HID, num_layers=2, **extra)
+    torch_prune.l1_unstructured(plain, "weight_hh_l0", amount=0.5)
+    torch_prune.random_unstructured(plain, "weight_ih_l1", amount=0.3)
+    return plain
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_from_torch_keeps_the_weights_and_masks_of_a_torch_pruned_module(cell):
+    plain = _torch_pruned(cell)
+    masked = CELLS[cell][1].from_torch(plain)
+    assert torch.equal(masked.mask_hh_l0, plain.weight_hh_l0_mask.bool())
+    assert torch.equal(masked.mask_ih_l1, plain.weight_ih_l1_mask.bool())
+    assert masked.mask_ih_l0.all() and masked.mask_hh_l1.all()
+    assert torch.equal(masked.weight_hh_l0, plain.weight_hh_l0_orig)  # raw values kept under the mask
+    _, x = make_input(False, True)  # packed, as well
+    torch.testing.assert_close(run(masked, x, False), run(plain, x, False), rtol=0, atol=0)
+
+
+def test_from_torch_keeps_a_torch_pruned_linear_and_refuses_what_it_cannot_carry():
+    from torch.nn.utils import prune as torch_prune
+
+    torch.manual_seed(0)
+    plain = nn.Linear(4, 3)
+    torch_prune.l1_unstructured(plain, "weight", amount=0.5)
+    masked = MaskedLinear.from_torch(plain)
+    x = torch.randn(5, 4)
+    assert torch.equal(masked.mask, plain.weight_mask.bool()) and torch.equal(masked(x), plain(x))
+    torch_prune.l1_unstructured(plain, "bias", amount=0.5)
+    with pytest.raises(InputError, match="'bias' of the Linear is pruned .* prune.remove"):
+        MaskedLinear.from_torch(plain)
+    gru = nn.GRU(IN, HID)
+    torch_prune.l1_unstructured(gru, "bias_hh_l0", amount=0.5)
+    with pytest.raises(InputError, match="'bias_hh_l0' of the GRU is pruned"):
+        MaskedGRU.from_torch(gru)
+    scaled = nn.Linear(4, 3)
+    torch_prune.custom_from_mask(scaled, "weight", torch.full((3, 4), 0.5))
+    with pytest.raises(InputError, match="other than 0 and 1"):
+        MaskedLinear.from_torch(scaled)
+    para = nn.Linear(4, 3)
+    nn.utils.parametrizations.weight_norm(para)
+    with pytest.raises(InputError, match="parametrizations"):
+        MaskedLinear.from_torch(para)
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_to_torch_pruned_is_a_torch_pruned_twin(cell):
+    _, masked = make_pair(cell, num_layers=2)
+    random_masks(masked)
+    twin = masked.to_torch(pruned=True)
+    for name in masked.masked_weight_names:
+        assert torch.equal(getattr(twin, name + "_mask").bool(), getattr(masked, mask_name(name)))
+        assert torch.equal(getattr(twin, name + "_orig"), getattr(masked, name))
+    _, x = make_input(False, True)
+    torch.testing.assert_close(run(twin, x, False), run(masked, x, False), rtol=0, atol=0)
+    torch.testing.assert_close(run(masked.to_torch(), x, False), run(masked, x, False), rtol=0, atol=0)
+    back = CELLS[cell][1].from_torch(twin)  # and back again, losslessly
+    assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), masked.state_dict().values()))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_torch_export_takes_masked_layers(cell):
+    _, masked = make_pair(cell)
+    random_masks(masked)
+    x = torch.randn(STEPS, BATCH, IN)
+    exported = torch.export.export(masked, (x,)).module()
+    torch.testing.assert_close(run(exported, x, False), run(masked, x, False))
+    masked.mask_hh_l0.zero_()  # another mask, exported again
+    exported = torch.export.export(masked, (x,)).module()
+    torch.testing.assert_close(run(exported, x, False), run(masked, x, False))

@@ -14,6 +14,15 @@ and the gradient of a masked-out weight is exactly zero. Pruning only ever chang
 masks; the raw values under a False mask are kept (and may still drift under weight
 decay) but never reach the output.
 
+With torch: :meth:`~MaskedModule.from_torch` copies a ``torch.nn`` module, also one
+pruned with :mod:`torch.nn.utils.prune` (its ``<weight>_orig`` and ``<weight>_mask``
+become the weight and the mask); :meth:`~MaskedModule.to_torch` gives back a plain module
+(zeros where masked) or a torch-pruned one, computing the same outputs. To compile or
+deploy, use :func:`torch.export.export`, which takes the masked layers as they are.
+TorchScript (``torch.jit.script``, deprecated by torch) cannot compile them: their forward
+assembles the effective weights in Python, with ``try`` blocks and annotations it does
+not read (with torch 2.13 a scripted plain ``nn.LSTM`` cannot be called either).
+
 Examples
 --------
 >>> import torch
@@ -35,6 +44,7 @@ import re
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.nn.utils import prune as torch_prune
 
 from ..errors import InputError
 
@@ -77,6 +87,7 @@ class MaskedModule:
     """
 
     masked_weight_names: tuple[str, ...] = ()
+    _torch_class: type[nn.Module]  # the torch.nn module it masks
 
     def _init_masks(self, weight_names) -> None:
         self.masked_weight_names = tuple(weight_names)
@@ -103,6 +114,69 @@ class MaskedModule:
 
 # ---------------------------------------------------------------------------------------
 # Recurrent layers
+
+    @classmethod
+    def from_torch(cls, module: nn.Module):
+        """Return a masked copy of ``module``, its torch twin (same arguments, weights, mode).
+
+        Masks are all True; copied when ``module`` is itself masked; or taken from
+        :mod:`torch.nn.utils.prune`: a weight pruned there (``<weight>_orig`` and a 0/1
+        ``<weight>_mask``) becomes this module's weight and mask, so the outputs agree.
+        Anything else that cannot be carried over -- a pruned bias, another
+        parametrization, a mask that is not 0/1 -- is refused with
+        :class:`~sparsernn.errors.InputError`. For :class:`MaskedRNN` the nonlinearity is
+        taken from ``module``.
+        """
+        if not isinstance(module, cls._torch_class):
+            raise InputError(f"module must be a torch.nn.{cls._torch_class.__name__}; got {type(module).__name__}.")
+        if getattr(module, "parametrizations", None):
+            raise InputError(f"module has torch parametrizations ({', '.join(module.parametrizations)}); only "
+                             "torch.nn.utils.prune's masks can be converted: remove the others first.")
+        masked = cls(**cls._constructor_kwargs(module))
+        masked._load_torch_state(module)
+        masked.train(module.training)
+        return masked
+
+    def _load_torch_state(self, module: nn.Module) -> None:
+        """Load ``module``'s state: plain, masked, or pruned with torch (see :meth:`from_torch`)."""
+        state = dict(module.state_dict())
+        if isinstance(module, MaskedModule):
+            self.load_state_dict(state)
+            return
+        for key in [k for k in state if k.endswith("_orig")]:
+            name = key.removesuffix("_orig")
+            if name not in self.masked_weight_names:
+                raise InputError(f"{name!r} of the {type(module).__name__} is pruned with torch.nn.utils.prune, but "
+                                 f"only weight matrices have masks here; call prune.remove(module, {name!r}) first.")
+            mask = state.pop(name + "_mask")
+            if not bool(((mask == 0) | (mask == 1)).all()):
+                raise InputError(f"the torch mask of {name!r} holds values other than 0 and 1.")
+            state[name], state[mask_name(name)] = state.pop(key), mask.bool()
+        result = self.load_state_dict(state, strict=False)
+        unexpected = list(result.unexpected_keys) + [k for k in result.missing_keys if not k.startswith("mask")]
+        if unexpected:
+            raise InputError(f"cannot convert the {type(module).__name__}: unexpected state {unexpected[:3]}.")
+
+    def to_torch(self, pruned: bool = False) -> nn.Module:
+        """Return the ``torch.nn`` twin of this module.
+
+        By default its weights are the effective ``weight * mask`` (zeros where masked);
+        with ``pruned=True`` it is pruned with :func:`torch.nn.utils.prune.custom_from_mask`
+        instead: ``<weight>_orig`` holds the raw weights and ``<weight>_mask`` the mask,
+        as if torch had pruned it. Either way it computes what this module computes.
+        """
+        plain = self._torch_class(**self._constructor_kwargs(self))
+        with torch.no_grad():
+            for name, param in plain.named_parameters():
+                source = getattr(self, name)
+                masked = name in self.masked_weight_names and not pruned
+                param.copy_(self.effective_weight(name) if masked else source)
+                param.requires_grad_(source.requires_grad)
+        if pruned:
+            for name in self.masked_weight_names:
+                torch_prune.custom_from_mask(plain, name, getattr(self, mask_name(name)))
+        plain.train(self.training)
+        return plain
 
 
 class _MaskedRNNBase(MaskedModule):
@@ -174,34 +248,6 @@ class _MaskedRNNBase(MaskedModule):
         first = getattr(module, module._flat_weights_names[0])
         kwargs.update(device=first.device, dtype=first.dtype)
         return kwargs
-
-    @classmethod
-    def from_torch(cls, module: nn.RNNBase):
-        """Return a masked copy of ``module`` (same arguments, weights and mode).
-
-        Masks are all True, or copied when ``module`` is itself masked. For
-        :class:`MaskedRNN` the nonlinearity is taken from ``module``.
-        """
-        if not isinstance(module, cls._torch_class):
-            raise InputError(
-                f"module must be a torch.nn.{cls._torch_class.__name__}; got {type(module).__name__}."
-            )
-        masked = cls(**cls._constructor_kwargs(module))
-        masked.load_state_dict(module.state_dict(), strict=isinstance(module, MaskedModule))
-        masked.train(module.training)
-        return masked
-
-    def to_torch(self) -> nn.RNNBase:
-        """Return a plain ``torch.nn`` module whose weights are the effective ``weight * mask``."""
-        plain = self._torch_class(**self._constructor_kwargs(self))
-        with torch.no_grad():
-            for name, param in plain.named_parameters():
-                source = getattr(self, name)
-                value = self.effective_weight(name) if name in self.masked_weight_names else source
-                param.copy_(value)
-                param.requires_grad_(source.requires_grad)
-        plain.train(self.training)
-        return plain
 
 
 class MaskedRNN(_MaskedRNNBase, nn.RNN):
@@ -294,24 +340,3 @@ class MaskedLinear(MaskedModule, nn.Linear):
             device=module.weight.device,
             dtype=module.weight.dtype,
         )
-
-    @classmethod
-    def from_torch(cls, module: nn.Linear) -> MaskedLinear:
-        """Return a masked copy of ``module`` (all-True mask, or copied if ``module`` is masked)."""
-        if not isinstance(module, nn.Linear):
-            raise InputError(f"module must be a torch.nn.Linear; got {type(module).__name__}.")
-        masked = cls(**cls._constructor_kwargs(module))
-        masked.load_state_dict(module.state_dict(), strict=isinstance(module, MaskedModule))
-        masked.train(module.training)
-        return masked
-
-    def to_torch(self) -> nn.Linear:
-        """Return a plain :class:`torch.nn.Linear` whose weight is ``weight * mask``."""
-        plain = nn.Linear(**self._constructor_kwargs(self))
-        with torch.no_grad():
-            plain.weight.copy_(self.effective_weight("weight"))
-            if self.bias is not None:
-                plain.bias.copy_(self.bias)
-        plain.weight.requires_grad_(self.weight.requires_grad)
-        plain.train(self.training)
-        return plain
