@@ -170,6 +170,14 @@ def find(name: str) -> StudyKind | None:
     return _KINDS.get(name)
 
 
+def swept(name: str, config: dict) -> tuple[str, ...]:
+    """The dotted settings a stored trial's study varies on purpose: its kind's
+    :attr:`StudyKind.swept` (``("seed",)`` for a kind not installed here) and the keys
+    of the study's ``sweep``, which the trial's ``config`` records."""
+    kind = find(name)
+    return (kind.swept if kind is not None else ("seed",)) + tuple(config.get("sweep", ()))
+
+
 @contextmanager
 def patched(name: str, **changes):
     """Within the ``with`` block, the kind ``name`` has ``changes`` (e.g. ``run=...``);

@@ -423,7 +423,8 @@ class Store:
         ``configuration``, the label of every setting but the seed
         (:func:`~sparsernn.ids.configuration_id`: trials with one label are seeds of one
         experiment), and ``settings``, the label of every setting the study does not
-        sweep (:func:`~sparsernn.ids.settings_id`).
+        sweep (:func:`~sparsernn.ids.settings_id`: its kind's axes and the keys of the
+        study's ``sweep``).
         """
         df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, rowid", self._conn)
         configs = [json.loads(c) for c in df["config"]]
@@ -441,8 +442,7 @@ class Store:
         df["target_sparsity"] = df["target_sparsity"].astype(float)
         df["model_sparsity"] = df["model_sparsity"].astype(float)
         df["configuration"] = [configuration_id(k, c) for k, c in zip(df["kind"], configs)]
-        df["settings"] = [settings_id(name, c, kind.swept if kind is not None else ("seed",))
-                          for name, kind, c in zip(df["kind"], kinds, configs)]
+        df["settings"] = [settings_id(name, c, registry.swept(name, c)) for name, c in zip(df["kind"], configs)]
         return df
 
     @_guarded

@@ -26,7 +26,8 @@ def mixed_settings(runs: pd.DataFrame) -> list[str]:
     """One message per (study, kind) whose trials were run with different settings.
 
     All trials of one study share every setting it does not sweep by design (its
-    kind's :attr:`~sparsernn.registry.StudyKind.swept`); two values of such a setting
+    kind's :attr:`~sparsernn.registry.StudyKind.swept` and its ``sweep``'s keys,
+    :func:`~sparsernn.registry.swept`); two values of such a setting
     under one study name mean that different runs were stored under it (e.g. a rerun
     with other epochs).
     Each message names the settings that differ and their values.
@@ -41,9 +42,8 @@ def mixed_settings(runs: pd.DataFrame) -> list[str]:
     """
     messages = []
     for (study, kind), group in runs.groupby(["study", "kind"], sort=False):
-        known = registry.find(kind)
-        swept = known.swept if known is not None else ("seed",)
-        flat = [flatten(without(json.loads(c), swept)) for c in group["config"]]
+        configs = [json.loads(c) for c in group["config"]]
+        flat = [flatten(without(c, registry.swept(kind, c))) for c in configs]
         keys = sorted(set().union(*flat))
         varying = {k: list(dict.fromkeys(json.dumps(f.get(k)) for f in flat)) for k in keys}
         varying = {k: v for k, v in varying.items() if len(v) > 1}

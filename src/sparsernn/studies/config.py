@@ -38,6 +38,8 @@ Example
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 import reprlib
 from pathlib import Path
@@ -193,6 +195,44 @@ def _non_finite(data: object, loc: tuple = ()) -> list[dict]:
     return errors
 
 
+UNSWEPT = ("name", "kind", "cells", "seeds", "sweep")  # the study's own axes, or not settings
+
+
+def _flat_sweep(sweep: object) -> dict[str, list]:
+    """``sweep`` as ``{dotted key: values}``: nested mappings are joined with dots (so
+    ``{training: {lr: [...]}}`` and ``{training.lr: [...]}`` are the same; a later one wins)."""
+    if not isinstance(sweep, dict):
+        raise ValueError(f"expected a mapping of settings to lists of values, e.g. {{training.lr: [0.001, 0.01]}}; "
+                         f"got {_shown(sweep)}")
+    flat, stack = {}, [("", sweep)]
+    while stack:
+        prefix, node = stack.pop(0)
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stack.append((f"{path}.", value))
+            elif not isinstance(value, list) or not value:
+                raise ValueError(f"{path}: expected a non-empty list of values to sweep; got {_shown(value)}")
+            elif path.split(".")[0] in UNSWEPT:
+                raise ValueError(f"{path} cannot be swept ({', '.join(UNSWEPT)} are the study's own axes or names)")
+            else:
+                flat[path] = value
+    return flat
+
+
+def _set_path(data: dict, key: str, value: object, what: str) -> None:
+    """Set the dotted ``key`` of the mapping ``data`` to ``value``, making sections as needed."""
+    node = data
+    *parents, last = key.split(".")
+    for i, part in enumerate(parents):
+        if not isinstance(node.get(part), dict):
+            node[part] = {} if node.get(part) is None else node[part]
+            if not isinstance(node[part], dict):
+                raise InputError(f"{what} {key}: {'.'.join(parents[: i + 1])} is not a section.")
+        node = node[part]
+    node[last] = value
+
+
 class StudyConfig(_Config):
     """A study: the sweep axes ``cells`` and ``seeds``, the ``data``, ``model`` and
     ``training`` settings, and the section of its ``kind``.
@@ -201,6 +241,12 @@ class StudyConfig(_Config):
     takes a ``pruning:`` section (default settings where it is left out), and a section
     of another kind is an error. The section is the attribute of that name (e.g.
     ``config.pruning``) and :attr:`section`.
+
+    ``sweep`` varies any other setting: ``{training.lr: [0.001, 0.01],
+    model.hidden_sizes: [[50, 50, 50], [100, 100, 100]]}`` runs every combination
+    (:meth:`points`) with the study's cells and seeds; each trial records the swept keys,
+    so its id and its configuration label differ from one combination to the next, and
+    summaries keep the combinations apart. A study without ``sweep`` keeps its trial ids.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)  # the kind's section; checked below
@@ -214,6 +260,8 @@ class StudyConfig(_Config):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    sweep: dict[str, list] = Field(default_factory=dict, description="Settings to sweep: dotted key -> values; "
+                                   "the study runs every combination (Cartesian product).")
 
     @model_validator(mode="before")
     @classmethod
@@ -257,12 +305,43 @@ class StudyConfig(_Config):
             raise ValueError(f"unknown study kind {name!r}; expected one of {known}")
         return name
 
+    @field_validator("sweep", mode="before")
+    @classmethod
+    def _sweep_keys(cls, sweep: object) -> dict[str, list]:
+        return {} if sweep is None else _flat_sweep(sweep)
+
     @model_validator(mode="after")
     def _kind_rules(self) -> StudyConfig:
         validate = registry.get(self.kind).validate
-        if validate is not None:
+        if validate is not None and not self.sweep:
             validate(self)
+        if self.sweep:
+            self.points()  # every combination must be a valid study
         return self
+
+    def points(self) -> list[StudyConfig]:
+        """The studies of a sweep, one per combination of the ``sweep`` values (the last
+        key varying fastest), each without a ``sweep``; without one, ``[self]``.
+
+        Examples
+        --------
+        >>> study = StudyConfig(seeds=[0], sweep={"training.lr": [0.001, 0.01], "model.hidden_sizes": [[8], [16]]})
+        >>> [(p.training.lr, p.model.hidden_sizes) for p in study.points()]
+        [(0.001, [8]), (0.001, [16]), (0.01, [8]), (0.01, [16])]
+        """
+        if not self.sweep:
+            return [self]
+        count = math.prod(len(values) for values in self.sweep.values())
+        check_trials(count * len(self.cells) * len(self.seeds))
+        base = self.model_dump(mode="json", exclude={"sweep"})
+        points = []
+        for values in itertools.product(*self.sweep.values()):
+            data = copy.deepcopy(base)
+            for key, value in zip(self.sweep, values):
+                _set_path(data, key, value, "sweep")
+            shown = ", ".join(f"{key}={_shown(value)}" for key, value in zip(self.sweep, values))
+            points.append(study_from_dict(data, source=f"sweep ({shown})"))
+        return points
 
     def __getattr__(self, name: str):
         try:
@@ -279,7 +358,8 @@ class StudyConfig(_Config):
         return (self.model_extra or {}).get(self.kind)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+        return yaml.safe_dump(self.model_dump(mode="json", exclude={"sweep"} if not self.sweep else None),
+                              sort_keys=False)
 
 
 _REPR = reprlib.Repr()  # nested values shown 3 levels and 8 items deep: never the whole of a YAML alias bomb
@@ -306,6 +386,8 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
             message = "required but missing"
         elif "input" in err and err["type"] not in ("model_type", "too_long"):  # too_long: the count is said
             message += f" (got {_shown(err['input'])})"
+        if isinstance(err.get("input"), list) and err["type"].split("_")[0] in ("float", "int", "string", "bool"):
+            message += f"; to run each value, sweep it: sweep.{path}={_shown(err['input'])}"
         parts.append(f"{path}: {message}")
     return f"{source}: " + "; ".join(parts)
 
@@ -338,15 +420,7 @@ def apply_overrides(config: StudyConfig, overrides: list[str]) -> StudyConfig:
             value = yaml.safe_load(text)
         except (yaml.YAMLError, ValueError):  # ValueError: e.g. an integer of over 4,300 digits
             raise InputError(f"--set {key}: the value {text!r} is not valid YAML.") from None
-        node = data
-        *parents, last = key.split(".")
-        for i, part in enumerate(parents):
-            if not isinstance(node.get(part), dict):
-                node[part] = {} if node.get(part) is None else node[part]
-                if not isinstance(node[part], dict):
-                    raise InputError(f"--set {key}: {'.'.join(parents[: i + 1])} is not a section.")
-            node = node[part]
-        node[last] = value
+        _set_path(data, key, value, "--set")
     return study_from_dict(data, source="--set")
 
 

@@ -29,12 +29,27 @@ __all__ = ["check_study", "expand", "run_studies", "run_study", "schedule"]
 
 
 def expand(config: StudyConfig) -> list[Trial]:
-    """The trials of a study (its kind's ``expand``), in the order they run: every
-    parent before its children."""
+    """The trials of a study (its kind's ``expand``, for each combination of its
+    ``sweep``), in the order they run: every parent before its children."""
     kind = registry.get(config.kind)
     if kind.expand is None:
         raise InputError(f"kind {config.kind!r} only runs trials of other studies; it has no studies of its own.")
-    return kind.expand(config)
+    if not config.sweep:
+        return kind.expand(config)
+    return [trial for point in config.points() for trial in _swept(kind.expand(point), tuple(config.sweep))]
+
+
+def _swept(trials: list[Trial], keys: tuple[str, ...]) -> list[Trial]:
+    """``trials`` (parents first) recording the swept ``keys`` in their specs, each child
+    linked to its parent's new id."""
+    renamed: dict[str, str] = {}
+    out = []
+    for trial in trials:
+        new = Trial(study=trial.study, kind=trial.kind, spec=trial.spec.model_copy(update={"sweep": keys}),
+                    parent=renamed.get(trial.parent, trial.parent))
+        renamed[trial.id] = new.id
+        out.append(new)
+    return out
 
 
 def check_study(config: StudyConfig) -> None:

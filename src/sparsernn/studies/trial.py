@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, model_serializer
 
 from .. import registry
 from ..data import DatasetSplits
-from ..ids import configuration_id, content_id
+from ..ids import configuration_id, content_id, flatten
 from ..seeding import derive_seed
 from .config import DataConfig
 
@@ -53,10 +53,15 @@ class TrialSpec(SpecModel):
     ``PruningSpec``, ``StructureSpec``, ...)."""
 
     seed: int
+    sweep: tuple[str, ...] | None = None  # the settings its study sweeps (StudyConfig.sweep), if any
 
     def to_json(self) -> dict:
-        """The spec as plain JSON values: what the trial's id hashes and the database stores."""
-        return self.model_dump(mode="json")
+        """The spec as plain JSON values: what the trial's id hashes and the database stores
+        (``sweep`` only where a study sweeps settings, so other trials keep their ids)."""
+        data = self.model_dump(mode="json")
+        if data.get("sweep", 0) is None:
+            del data["sweep"]
+        return data
 
 
 @dataclass
@@ -99,11 +104,14 @@ class Trial:
         return self.spec.seed
 
     def describe(self) -> str:
-        """A short human-readable label (the kind's ``describe``; else its cell and seed)."""
+        """A short human-readable label (the kind's ``describe``; else its cell and seed),
+        followed by the values of the settings its study sweeps."""
         describe = registry.get(self.kind).describe
-        if describe is not None:
-            return describe(self)
-        return f"{getattr(self.spec, 'cell', self.kind)} seed={self.seed}"
+        label = describe(self) if describe is not None else f"{getattr(self.spec, 'cell', self.kind)} seed={self.seed}"
+        if self.spec.sweep:
+            flat = flatten(self.config)
+            label += "".join(f" {key}={flat.get(key)}" for key in self.spec.sweep)
+        return label
 
     def record(self) -> dict:
         """The row the results database keeps for this trial."""
