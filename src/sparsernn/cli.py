@@ -35,6 +35,7 @@ from .analysis import (
     summary_kinds,
     trials_table,
 )
+from .analysis.tensorboard import write_tensorboard
 from .data import dataset_source, list_datasets
 from .errors import InputError
 from .nn import CELLS
@@ -326,8 +327,11 @@ RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status"
               help="The columns to show (default: a set that fits 80 columns); the trials table also has "
                    "target, target_sparsity, model_sparsity, phase, epoch, params, seconds, dataset, settings.")
 @click.option("--markdown", type=click.Path(dir_okay=False), help="Also write the summary tables as Markdown.")
-def results(directory, study, csv_path, parquet_path, summary, delta, columns, markdown) -> None:
-    """Summarise the trials stored in DIRECTORY, or export them as CSV or Parquet.
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False), metavar="LOGDIR",
+              help="Write every trial's epochs and settings as TensorBoard runs under LOGDIR "
+                   "(needs tensorboard: pip install 'sparsernn[tensorboard]').")
+def results(directory, study, csv_path, parquet_path, summary, delta, columns, markdown, tensorboard_dir) -> None:
+    """Summarise the trials stored in DIRECTORY, or export them as CSV, Parquet or TensorBoard runs.
 
     Trials are grouped by study and configuration (every setting but the seed), so
     trials with different settings are never pooled as seeds.
@@ -342,7 +346,10 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
         runs = _read_runs(store, study, repr(directory))
         epochs = store.epochs()
     epochs = epochs[epochs["run_id"].isin(runs["run_id"])]
-    if csv_path or parquet_path:
+    if tensorboard_dir:
+        count = write_tensorboard(runs, epochs, tensorboard_dir)
+        console.print(f"wrote {_count(count, 'trial')} to {tensorboard_dir} (tensorboard --logdir {tensorboard_dir})")
+    if csv_path or parquet_path or tensorboard_dir:
         for path, write in ((csv_path, lambda p: epochs.to_csv(p, index=False, date_format=ISO_TIME)),
                             (parquet_path, lambda p: epochs.to_parquet(p, index=False))):
             if path == "-":  # standard output: the rows only
