@@ -148,6 +148,7 @@ def test_bad_arguments(tmp_path, capfd, args, expected):
         ("string,valid\nBTXSE,1\nBPVVE,1\nBTSXSE,1\n", "two classes"),
         ("string,valid\nBTXSE,1\nBPVVE,0\nBTSXSE,2\n", "two classes"),
         ("string,valid\nBTXSE,1\n,0\n", "line 3"),
+        ("string,valid\nBTXSE,1\nstring , valid\nBPVVE,0\n", "line 3: the header row again"),
     ],
 )
 def test_bad_csv_files(tmp_path, capfd, content, expected):
@@ -408,3 +409,15 @@ def test_a_bad_graph_file_in_a_later_study_stops_the_run_before_the_first(tmp_pa
     err = fail_line(capfd, "run", config, "--out", tmp_path / "out")
     assert "missing.json" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_train_reads_other_csv_columns_and_takes_set(tmp_path, capfd):
+    path = tmp_path / "data.csv"
+    rows = [("BTXSE", "yes"), ("BPVVE", "no")] * 20
+    path.write_text("seq,kind\n" + "".join(f"{s},{k}\n" for s, k in rows))
+    assert "--string-column" in fail_line(capfd, "train", "--dataset", path, "--out", tmp_path / "bad")
+    assert cli("train", "--dataset", path, "--string-column", "seq", "--label-column", "kind", "--hidden", "4",
+               "--embedding", "4", "--epochs", "1", "--set", "data.test_fraction=0.5", "--out", tmp_path / "out") == 0
+    with Store(tmp_path / "out", readonly=True) as store:
+        config = store.runs()["config"].item()
+    assert '"string_column": "seq"' in config and '"test_fraction": 0.5' in config

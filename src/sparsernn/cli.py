@@ -184,15 +184,21 @@ def cli() -> None:
 @click.option("--num-strings", type=int, default=25_000, show_default=True, help="Built-in datasets only.")
 @click.option("--negatives", type=click.Choice(["grammar", "foreign", "mixed", "thesis"]), default="grammar",
               show_default=True, help="Built-in datasets only.")
+@click.option("--string-column", default="string", show_default=True, help="CSV files: the strings' column.")
+@click.option("--label-column", default="valid", show_default=True, help="CSV files: the labels' column.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Any other setting of the study, e.g. --set data.test_fraction=0.2.")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
 def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, clip, weight_decay,
-          num_strings, negatives, seed, out, verbose) -> None:
+          num_strings, negatives, string_column, label_column, seed, overrides, out, verbose) -> None:
     """Train one model and store its metrics in OUT/results.sqlite."""
     data = {"dataset": dataset}
     if dataset_source(dataset) == "builtin":
         data.update(num_strings=num_strings, negatives=negatives)
+    else:
+        data.update(string_column=string_column, label_column=label_column)
     config = study_from_dict(
         {
             "name": "train", "cells": [cell], "seeds": [seed], "data": data,
@@ -202,7 +208,7 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
         },
         source="arguments",
     )
-    _run([config], out, verbose)
+    _run(apply_overrides_to_all([config], list(overrides)), out, verbose)
 
 
 @cli.command()

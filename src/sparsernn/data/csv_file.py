@@ -110,6 +110,20 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+def _fields(where: str, row: list[str], header: list[str], columns: tuple[int, int]) -> tuple[str, str]:
+    """The string and the label of a data ``row``, stripped, or InputError saying ``where``."""
+    if [cell.strip() for cell in row] == header:
+        raise InputError(f"{where}: the header row again; a file has one header row.")
+    if len(row) != len(header):
+        raise InputError(f"{where}: expected {len(header)} fields as in the header, found {len(row)}.")
+    s, label = (row[i].strip() for i in columns)
+    if not s:
+        raise InputError(f"{where}: empty string in column {header[columns[0]]!r}.")
+    if not label:
+        raise InputError(f"{where}: missing label in column {header[columns[1]]!r}.")
+    return s, label
+
+
 def load_csv(
     path: str | os.PathLike,
     *,
@@ -185,15 +199,7 @@ def load_csv(
                 header = [cell.strip() for cell in row]
                 s_col, l_col = _find_columns(name, header, string_column, label_column)
                 continue
-            if len(row) != len(header):
-                raise InputError(
-                    f"{name}, line {line}: expected {len(header)} fields as in the header, found {len(row)}."
-                )
-            s, label = row[s_col].strip(), row[l_col].strip()
-            if not s:
-                raise InputError(f"{name}, line {line}: empty string in column {string_column!r}.")
-            if not label:
-                raise InputError(f"{name}, line {line}: missing label in column {label_column!r}.")
+            s, label = _fields(f"{name}, line {line}", row, header, (s_col, l_col))
             strings.append(s)
             raw_labels.append(label)
             first_line.setdefault(label, line)
@@ -220,7 +226,8 @@ def _find_columns(name: str, header: list[str], string_column: str, label_column
     if len(missing) == 2:
         raise InputError(
             f"{name}: no header row with columns {string_column!r} and {label_column!r}; the first row is "
-            f"{_listed(header)} (name other columns with string_column= and label_column=)."
+            f"{_listed(header)} (name others with data.string_column and data.label_column, or "
+            "--string-column and --label-column)."
         )
     if missing:
         raise InputError(f"{name}: missing column {missing[0]!r}; found columns {_listed(header)}.")
