@@ -122,3 +122,13 @@ def test_old_config_names_still_work_with_a_warning():
     assert old == new and [t.id for t in expand(old)] == [t.id for t in expand(new)]
     with pytest.raises(InputError, match="not amounts"):
         study_from_dict({"kind": "pruning", "seeds": [0], "pruning": {"amounts": [0.5], "sparsities": [0.5]}})
+
+
+def test_a_message_that_says_the_value_does_not_say_it_twice():
+    from sparsernn.studies import preset_studies
+
+    with pytest.raises(InputError) as info:
+        apply_overrides(preset_studies("quick")[0], ["pruning.thresholds=[-1]"])
+    assert str(info.value).count("got ") == 1 and "got [-1.0]" in str(info.value)
+    with pytest.raises(InputError, match=r"greater than 0 \(got -1\)"):
+        apply_overrides(preset_studies("quick")[0], ["training.lr=-1"])

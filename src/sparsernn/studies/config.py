@@ -384,8 +384,8 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required but missing"
-        elif "input" in err and err["type"] not in ("model_type", "too_long"):  # too_long: the count is said
-            message += f" (got {_shown(err['input'])})"
+        elif "input" in err and err["type"] not in ("model_type", "too_long") and "got " not in message:
+            message += f" (got {_shown(err['input'])})"  # too_long says the count; our own checks say the value
         if isinstance(err.get("input"), list) and err["type"].split("_")[0] in ("float", "int", "string", "bool"):
             message += f"; to run each value, sweep it: sweep.{path}={_shown(err['input'])}"
         parts.append(f"{path}: {message}")
