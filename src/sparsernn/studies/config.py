@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .. import registry
 from ..data import DatasetSplits, dataset_source, list_datasets, load_dataset
 from ..errors import InputError
+from ..ids import flatten
 from ..nn import CELLS
 from ..train import TrainingConfig
 
@@ -204,19 +205,12 @@ def _flat_sweep(sweep: object) -> dict[str, list]:
     if not isinstance(sweep, dict):
         raise ValueError(f"expected a mapping of settings to lists of values, e.g. {{training.lr: [0.001, 0.01]}}; "
                          f"got {_shown(sweep)}")
-    flat, stack = {}, [("", sweep)]
-    while stack:
-        prefix, node = stack.pop(0)
-        for key, value in node.items():
-            path = f"{prefix}{key}"
-            if isinstance(value, dict):
-                stack.append((f"{path}.", value))
-            elif not isinstance(value, list) or not value:
-                raise ValueError(f"{path}: expected a non-empty list of values to sweep; got {_shown(value)}")
-            elif path.split(".")[0] in UNSWEPT:
-                raise ValueError(f"{path} cannot be swept ({', '.join(UNSWEPT)} are the study's own axes or names)")
-            else:
-                flat[path] = value
+    flat = flatten(sweep)
+    for path, values in flat.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"{path}: expected a non-empty list of values to sweep; got {_shown(values)}")
+        if path.split(".")[0] in UNSWEPT:
+            raise ValueError(f"{path} cannot be swept ({', '.join(UNSWEPT)} are the study's own axes or names)")
     return flat
 
 
