@@ -2,11 +2,13 @@
 
 Tiers: ``python -m pytest`` runs every test; ``python -m pytest -m "not slow"`` skips the
 tests marked ``slow`` (over ~1 s: real trainings, worker processes, subprocesses, the Ray
-cluster) and runs in under a minute on 2 CPU cores.
+cluster) and runs in under a minute on 2 CPU cores. Tests marked ``cuda`` need a GPU and
+are skipped where torch sees none.
 """
 
 import os
 
+import pytest
 import torch
 
 # One torch thread in the test process, unless OMP_NUM_THREADS says otherwise. The tests
@@ -18,3 +20,13 @@ import torch
 if "OMP_NUM_THREADS" not in os.environ:
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``cuda`` where torch sees no CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)

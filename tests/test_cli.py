@@ -421,3 +421,33 @@ def test_train_reads_other_csv_columns_and_takes_set(tmp_path, capfd):
     with Store(tmp_path / "out", readonly=True) as store:
         config = store.runs()["config"].item()
     assert '"string_column": "seq"' in config and '"test_fraction": 0.5' in config
+
+
+def test_the_time_left_follows_the_pace_of_the_whole_run(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from sparsernn import cli as cli_module
+    from sparsernn.studies import StudyConfig, TrialResult, expand
+
+    clock = [100.0]
+    monkeypatch.setattr(cli_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cli_module, "console", Console(file=io.StringIO(), force_terminal=True, width=150))
+    config = StudyConfig(name="p", seeds=[0, 1, 2, 3, 4, 5], cells=["gru"])
+    trials = expand(config)
+    reporter = cli_module.ProgressReporter()
+    reporter.study_started(config, total=6, todo=6)
+    task = reporter.progress.tasks[0]
+    for trial in trials[:2]:
+        reporter.trial_started(trial)
+    assert "workers starting" in task.description and task.fields["eta"] == ""
+    clock[0] = 110.0  # the workers took 10 s to start: not counted in the pace
+    reporter.batch_finished(trials[0], 1, 1, 10)
+    assert "workers starting" not in task.description
+    clock[0] = 130.0  # two trials finish together, 20 s after the first batch: 4 left at 10 s each
+    for trial in trials[:2]:
+        reporter.trial_finished(trial, TrialResult("done", seconds=20.0))
+    assert task.fields["eta"] == "about 0:40 left"
+    reporter.close()
+    assert cli_module.time_left(finished=0, left=3, seconds=5.0) is None

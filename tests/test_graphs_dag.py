@@ -53,6 +53,9 @@ def test_directed_acyclic_input_is_kept():
     (nx.MultiGraph([(0, 1)]), "index", None,
      "The 'graph' parameter of to_dag must be a simple graph, not a multigraph; got MultiGraph."),
     ([(0, 1)], "index", None, "The 'graph' parameter of to_dag must be a networkx graph; got list."),
+    (nx.Graph([(0, "a"), ("a", 2)]), "index", None,
+     "The 'graph' parameter of to_dag must have vertices that can be ordered (e.g. all ints or all strs); "
+     "got 0 and 'a'."),
 ])
 def test_bad_input_raises(graph, rule, seed, message):
     with pytest.raises(InputError) as info:
@@ -83,3 +86,12 @@ def test_layer_index_rejects_undirected_and_cyclic():
         layer_index(nx.path_graph(3))
     with pytest.raises(InputError, match=r"graph has a cycle: 0 -> 1 -> 0\.$"):
         layer_index(nx.DiGraph([(0, 1), (1, 0)]))
+
+
+def test_a_graph_rnn_refuses_vertices_it_cannot_order_and_points_undirected_graphs_to_to_dag():
+    from sparsernn.nn import GraphRNN
+
+    with pytest.raises(InputError, match=r"vertices that can be ordered .*; got 0 and 'a'\.$"):
+        GraphRNN(nx.DiGraph([(0, 2), ("a", 2)]), "gru", 5)
+    with pytest.raises(InputError, match=r"got an undirected Graph \(orient it with to_dag\)\.$"):
+        GraphRNN(nx.Graph([(0, 1)]), "gru", 5)

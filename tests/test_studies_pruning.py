@@ -83,7 +83,7 @@ def test_actual_sparsity_is_the_amount_and_masks_stay_fixed(one_shot):
     out, runs, epochs, artefacts = one_shot
     retrain = epochs[epochs["phase"] == "retrain"]
     assert (retrain["actual_sparsity"] == retrain["target_sparsity"]).all()
-    base = load_checkpoint(out / "checkpoints" / f"{runs.run_id[0]}.pt")[0]
+    base = load_checkpoint(out / "checkpoints" / f"{runs.run_id[0]}.pt").model
     total = base.count_parameters().total
     full = runs[(runs["target"] == "ih+hh+ho") & (runs["target_sparsity"] == 1.0)].run_id.item()
     mine = retrain[retrain["run_id"] == full]

@@ -10,10 +10,12 @@ which the same command resumes).
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import threading
+import time
 import unicodedata
 import warnings
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 import click
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
@@ -36,9 +38,14 @@ from .analysis import (
     trials_table,
 )
 from .analysis.tensorboard import write_tensorboard
+from .checkpoint import load_checkpoint
 from .data import dataset_source, list_datasets
+from .data.csv_file import csv_strings, read_text
+from .devices import check_device_name
 from .errors import InputError
 from .nn import CELLS
+from .predict import UNKNOWN
+from .predict import predict as predict_strings
 from .store import OutputLock, Store
 from .studies import (
     PRESETS,
@@ -53,6 +60,7 @@ from .studies import (
 )
 from .studies.config import MAX_SEEDS
 from .studies.executors import EXECUTORS
+from .train import MAX_BATCH_SIZE
 
 DEFAULT_OUT = "sparsernn-results"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # exports' timestamps (UTC)
@@ -74,31 +82,41 @@ class ProgressReporter(Reporter):
         self.progress: Progress | None = None
         self.bars: dict[str, int] = {}  # running trial id -> its progress bar
         self.running = self.failed = 0
+        self.todo = self.finished = 0
+        self.began = time.monotonic()
+        self.working: float | None = None  # when a worker first reported a batch or a result: start-up is over
 
     def study_started(self, config: StudyConfig, total: int, todo: int) -> None:
         console.print(f"study {config.name!r}: {_count(total, 'trial')}, {total - todo} already finished, "
                       f"{todo} to run")
+        self.todo, self.began = todo, time.monotonic()
         if self.live and todo:
             self.progress = Progress(
                 TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                TimeElapsedColumn(), TextColumn("{task.fields[eta]}", markup=False), console=console,
             )
-            self.trials = self.progress.add_task("trials", total=todo)
+            self.trials = self.progress.add_task("trials", total=todo, eta="")
             self.progress.start()
 
     def _counts(self) -> None:
         if self.progress:
             failed = f", {self.failed} failed" if self.failed else ""
-            self.progress.update(self.trials, description=f"trials ({self.running} running{failed})")
+            starting = "" if self.working is not None else ", workers starting"
+            left = time_left(self.finished, self.todo - self.finished, time.monotonic() - (self.working or self.began))
+            self.progress.update(self.trials, description=f"trials ({self.running} running{failed}{starting})",
+                                 eta="" if left is None else f"about {_duration(left)} left")
 
     def trial_started(self, trial: Trial) -> None:
         self.running += 1
         self._counts()
 
     def batch_finished(self, trial: Trial, epoch: int, done: int, total: int) -> None:
+        if self.working is None:
+            self.working = time.monotonic()
+        self._counts()
         if self.progress:  # a bar from a trial's first batch on (a pack reports its first trial's)
             if trial.id not in self.bars:
-                self.bars[trial.id] = self.progress.add_task("", total=None)
+                self.bars[trial.id] = self.progress.add_task("", total=None, eta="")
             self.progress.update(self.bars[trial.id], description=f"  {trial.describe()} epoch {epoch}",
                                  completed=done, total=total)
 
@@ -112,6 +130,9 @@ class ProgressReporter(Reporter):
     def trial_finished(self, trial: Trial, result) -> None:
         self.running = max(self.running - 1, 0)
         self.failed += result.status == "failed"
+        self.finished += 1
+        if self.working is None:  # no batches reported (a Ray task sends its epochs with its result)
+            self.working = self.began
         if self.progress:
             if trial.id in self.bars:
                 self.progress.remove_task(self.bars.pop(trial.id))
@@ -149,6 +170,26 @@ def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> No
                            f"'sparsernn results {out}'); run the same command again to rerun them")
 
 
+def time_left(finished: int, left: int, seconds: float) -> float | None:
+    """Seconds until a run ends, estimated from its pace so far: ``finished`` trials in the
+    ``seconds`` since its workers started training, ``left`` trials to go. None before a
+    trial has finished. The pace of the whole run, not of its last few trials, so that
+    trials finishing together (one per worker, or a pack's members) do not make the end
+    look near.
+
+    >>> time_left(finished=4, left=6, seconds=20.0)
+    30.0
+    """
+    return None if finished <= 0 else left * seconds / finished
+
+
+def _duration(seconds: float) -> str:
+    """``"0:42"``, ``"1:02:05"``: seconds rounded up, as a clock."""
+    whole = math.ceil(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 def _count(n: int, noun: str) -> str:
     """``"1 trial"``, ``"2 trials"``."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
@@ -162,6 +203,30 @@ def _parse_sizes(text: str) -> list[int]:
     if not sizes or any(s <= 0 for s in sizes):
         raise click.BadParameter(f"expected comma-separated positive integers such as 50,50,50; got {text!r}")
     return sizes
+
+
+def _device_option(ctx, param, value: str | None) -> str | None:
+    try:
+        return check_device_name(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+device_option = click.option(
+    "--device", default=None, metavar="auto|cpu|cuda|cuda:N", callback=_device_option,
+    help="Where to train (sets training.device): auto (a GPU if there is one, else the CPU), cpu, cuda (with "
+         "several GPUs, worker i takes GPU i mod their number) or cuda:N [default: the study's training.device, "
+         "else the CPU]. Trial ids and stored settings do not depend on it.")
+
+
+def _overridden(studies: list[StudyConfig], overrides: list[str], device: str | None) -> list[StudyConfig]:
+    """``apply_overrides_to_all``, then each study's ``training.device`` set to ``device``
+    (``--device``) if given."""
+    studies = apply_overrides_to_all(studies, overrides)
+    if device is None:
+        return studies
+    return [study.model_copy(update={"training": study.training.model_copy(update={"device": device})})
+            for study in studies]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,10 +254,11 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Any other setting of the study, e.g. --set data.test_fraction=0.2.")
+@device_option
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
 def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, clip, weight_decay,
-          num_strings, negatives, string_column, label_column, seed, overrides, out, verbose) -> None:
+          num_strings, negatives, string_column, label_column, seed, overrides, device, out, verbose) -> None:
     """Train one model and store its metrics in OUT/results.sqlite."""
     data = {"dataset": dataset}
     if dataset_source(dataset) == "builtin":
@@ -208,7 +274,7 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
         },
         source="arguments",
     )
-    _run(apply_overrides_to_all([config], list(overrides)), out, verbose)
+    _run(_overridden([config], list(overrides), device), out, verbose)
 
 
 @cli.command()
@@ -227,9 +293,10 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
               help="The Ray cluster's head, or 'local' to start one for this run (--executor ray).")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="Times a trial is rerun when its worker process dies (killed, out of memory).")
+@device_option
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
-def run(config, preset_name, seeds, overrides, executor, workers, address, retries, out, verbose) -> None:
+def run(config, preset_name, seeds, overrides, executor, workers, address, retries, device, out, verbose) -> None:
     """Run the studies in CONFIG (YAML); without one, the built-in 'quick' studies.
 
     A config file holds one study, or several as YAML documents separated by '---';
@@ -240,7 +307,7 @@ def run(config, preset_name, seeds, overrides, executor, workers, address, retri
     studies = load_studies(config) if config else preset_studies(preset_name or "quick")
     if seeds is not None:
         overrides = (*overrides, f"seeds={list(range(seeds))}")
-    studies = apply_overrides_to_all(studies, list(overrides))
+    studies = _overridden(studies, list(overrides), device)
     if executor == "ray" and not address:
         raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
     if executor == "local" and address:
@@ -433,6 +500,42 @@ def status(directory, study) -> None:
     if left is not None:
         console.print(f"{_count(left[0], 'trial')} left: about {left[1] / 3600:.1f} h of one worker "
                       "(from the mean time of finished trials of each kind)")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="The strings to classify: a text file with one per line, a CSV file (see --csv), or - for "
+                   "standard input.")
+@click.option("--csv/--lines", "as_csv", default=None,
+              help="Read the input as CSV with a header row (default: when its name ends in .csv) or as lines.")
+@click.option("--string-column", default="string", show_default=True, help="CSV input: the strings' column.")
+@click.option("--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the predictions (CSV: string, label, p_<class>...); - for standard output.")
+@click.option("--unknown", type=click.Choice(UNKNOWN), default="error", show_default=True,
+              help="A symbol the model's vocabulary does not know: refuse the input, or read it as <unk>.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=MAX_BATCH_SIZE), default=1024, show_default=True,
+              help="Strings per forward pass.")
+def predict(checkpoint, input_path, as_csv, string_column, output, unknown, batch_size) -> None:
+    """Classify strings with the model saved in CHECKPOINT (a study saves each trial's as
+    OUT/checkpoints/<trial id>.pt; see 'sparsernn results OUT' for the ids)."""
+    _check_export(None if output == "-" else output)
+    saved = load_checkpoint(checkpoint)
+    name = "standard input" if input_path == "-" else input_path
+    text = read_text(input_path)
+    if as_csv if as_csv is not None else input_path.lower().endswith(".csv"):
+        rows = csv_strings(text, name, string_column=string_column)
+    else:
+        rows = [(i, line.strip()) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        if not rows:
+            raise InputError(f"{name}: no strings to classify (one per line).")
+    table = predict_strings(saved, [s for _, s in rows], unknown=unknown, batch_size=batch_size,
+                            names=[f"{name}, line {line}" for line, _ in rows])
+    result = table.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    if output == "-":
+        click.echo(result, nl=False)
+    else:
+        _write(output, result)
 
 
 @cli.group()

@@ -20,6 +20,15 @@ epochs finished until then are kept.
 :func:`fit_pack` trains the members of a :class:`~sparsernn.nn.GraphRNNPack` (many small
 GraphRNNs computed as one network) as :func:`fit` would train each alone with the same
 seed and config, with clipping and divergence handled member by member.
+
+Devices: with ``config.device`` set (:mod:`sparsernn.devices`) :func:`fit`,
+:func:`fit_pack` and :func:`evaluate` first move the model there (``model.to``: masks
+are buffers and follow); without it the model trains where it is. The data always goes
+to the device of the model's first parameter (inputs and labels, once per split;
+lengths stay on the CPU, where ``pack_padded_sequence`` wants them), and the data order
+is drawn on the CPU, so a device changes the numbers only by float rounding (and, with
+dropout, by the device's own random stream for the dropout masks). On the CPU nothing
+is moved: results are bit-identical with or without ``device="cpu"``.
 """
 
 from __future__ import annotations
@@ -31,10 +40,11 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, num_batches
+from .devices import DEVICE_NAMES, check_device_name, resolve_device
 from .errors import InputError
 from .nn import GraphRNNPack, ParameterCount, count_parameters
 
@@ -64,11 +74,16 @@ def divergence_limit(initial_loss: float) -> float:
 
 
 class TrainingConfig(BaseModel):
-    """How to train: optimiser, learning rate, batch size, epochs, clipping.
+    """How to train: optimiser, learning rate, batch size, epochs, clipping, device.
 
     The defaults are the reference protocol: Adam, learning rate 1e-3, batch size 32,
     gradient norm clipped at 5. Numbers must be finite; ``epochs`` is at most
     ``MAX_EPOCHS`` (100,000) and the batch sizes at most ``MAX_BATCH_SIZE`` (10,000,000).
+
+    ``device`` says where to train, not what is trained: it is left out of
+    :meth:`model_dump` (``exclude=True``), so a trial's JSON, its id and the configs stored
+    with results are the same on every device. A dump leaves it out
+    (:meth:`~sparsernn.studies.StudyConfig.to_dict` puts it back for a study).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -82,6 +97,13 @@ class TrainingConfig(BaseModel):
     clip: float | None = Field(5.0, gt=0, description="Max gradient norm; null disables clipping.")
     eval_batch_size: int = Field(1024, gt=0, le=MAX_BATCH_SIZE, description="Strings per evaluation batch, "
                                                                              "at most 10,000,000.")
+    device: str | None = Field(None, exclude=True, description=f"Where to train: {DEVICE_NAMES}; null: where "
+                               "the model is (the CPU). Not part of a trial's identity.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str | None) -> str | None:
+        return check_device_name(device)
 
 
 class Split(NamedTuple):
@@ -107,6 +129,23 @@ def encode_splits(vocab: Vocabulary, splits: DatasetSplits) -> tuple[Split, Spli
     return encode_split(vocab, splits.train), encode_split(vocab, splits.test), validation
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter (or buffer); the CPU for a model with neither."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _place(model: nn.Module, device: str | None, *splits: Split | None) -> list[Split | None]:
+    """Move ``model`` to ``device`` (if given), then ``splits`` to the model's device;
+    lengths stay on the CPU. Nothing is copied for data already there."""
+    where = resolve_device(device)
+    if where is not None:
+        model.to(where)
+    where = model_device(model)
+    return [None if s is None else Split(s.inputs.to(where), s.lengths, s.labels.to(where)) for s in splits]
+
+
 @dataclass
 class TrainResult:
     """What :func:`fit` returns: ``status`` is ``"done"`` or ``"diverged"``."""
@@ -129,8 +168,11 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split, *, batch_size: int = 1024) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy of ``model`` on ``split``."""
+def evaluate(model: nn.Module, split: Split, *, batch_size: int = 1024,
+             device: str | None = None) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy of ``model`` on ``split``, computed on the
+    model's device (moved to ``device`` first, if given; see the module docstring)."""
+    (split,) = _place(model, device, split)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
@@ -182,7 +224,8 @@ def fit(
     phase : str
         Label stored with every row (``"train"``, ``"retrain"``, ...).
     optimizer : torch.optim.Optimizer, optional
-        Defaults to the one ``config`` names, fresh.
+        Defaults to the one ``config`` names, fresh (built after the model has moved to
+        ``config.device``).
     after_step : callable, optional
         Called after every optimiser step (a pruning schedule hooks in here).
     on_epoch, on_batch : callable, optional
@@ -199,6 +242,7 @@ def fit(
         at the last finished epoch, if a batch's loss is non-finite or above
         ``divergence_limit(epoch 0's train_loss)`` (see the module docstring).
     """
+    train, test, validation = _place(model, config.device, train, test, validation)
     optimizer = optimizer or make_optimizer(model, config)
     generator = torch.Generator().manual_seed(int(seed))
     result = TrainResult(status="done")
@@ -449,7 +493,7 @@ def fit_pack(
     Parameters
     ----------
     pack : GraphRNNPack
-        Trained in place.
+        Trained in place (on ``config.device``, if set).
     train, test, config, seed, validation, phase
         As in :func:`fit`.
     on_epoch : callable, optional
@@ -466,6 +510,7 @@ def fit_pack(
     """  # noqa: E501  (the clipping formula, one line of math)
     if not isinstance(pack, GraphRNNPack):
         raise InputError(f"fit_pack needs a GraphRNNPack; got {type(pack).__name__}.")
+    train, test, validation = _place(pack, config.device, train, test, validation)
     trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
     generator = torch.Generator().manual_seed(int(seed))
     results = [TrainResult(status="done") for _ in range(pack.num_members)]

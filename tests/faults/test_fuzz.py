@@ -30,6 +30,7 @@ import re
 import resource
 import shutil
 import signal
+import sqlite3
 import tempfile
 import threading
 import zipfile
@@ -782,7 +783,8 @@ def _real_checkpoint() -> bytes:
     torch.manual_seed(0)
     model = SequenceClassifier("lstm", 6, hidden_sizes=[3, 2], embedding_dim=2)
     with tempfile.TemporaryDirectory() as directory:
-        path = save_checkpoint(Path(directory) / "m.pt", model, Vocabulary(list("abcd")), run_id="r")
+        path = save_checkpoint(Path(directory) / "m.pt", model, Vocabulary(list("abcd")), classes=["no", "yes"],
+                               trial_id="r")
         return path.read_bytes()
 
 
@@ -906,8 +908,9 @@ SENTINEL_NAME = "code-ran"
 
 
 def check_checkpoint(path: Path):
-    model, vocab, metadata = load_checkpoint(path)
-    assert isinstance(model, SequenceClassifier) and isinstance(metadata, dict)
+    saved = load_checkpoint(path)
+    model, vocab = saved.model, saved.vocab
+    assert isinstance(model, SequenceClassifier) and isinstance(saved.metadata, dict)
     if vocab is not None:  # what a pruning trial does next: encode its data with the vocabulary
         tokens, lengths = vocab.encode(["".join(vocab.symbols) or "a"])
         model.eval()
@@ -998,8 +1001,10 @@ def pruned_once(tmp_path_factory):
     config = directory / "study.yaml"
     config.write_text(yaml.safe_dump(TINY["pruning"]))
     assert main(["run", str(config), "--workers", "1", "--out", str(directory / "out")]) == 0
-    (checkpoint,) = (directory / "out" / "checkpoints").iterdir()
-    return config, directory / "out", checkpoint.name
+    with sqlite3.connect(directory / "out" / "results.sqlite") as db:
+        (base,), = db.execute("SELECT run_id FROM runs WHERE kind = 'dense'").fetchall()
+    assert (directory / "out" / "checkpoints" / f"{base}.pt").is_file()
+    return config, directory / "out", f"{base}.pt"
 
 
 @pytest.mark.slow

@@ -21,6 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ from ..errors import InputError
 from ..seeding import derive_seed
 from .strings import DatasetSplits, LabelledStrings, check_split_fractions, stratified_split
 
-__all__ = ["load_csv", "csv_dataset"]
+__all__ = ["csv_dataset", "csv_strings", "load_csv", "read_text"]
 
 # Lower-cased spellings of a boolean label; a pair with one of each is mapped false -> 0.
 _FALSE_LIKE = {"0", "false", "no", "invalid", "f", "n"}
@@ -90,14 +92,17 @@ def _class_order(values: set[str]) -> tuple[str, str]:
     return a, b
 
 
-def _read_text(path: Path) -> str:
-    name = str(path)
+def read_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of file ``path`` (``"-"``: standard input), or one line naming the
+    problem: missing, unreadable, a directory, or not UTF-8 (with the line of the first
+    bad byte)."""
+    name = "standard input" if str(path) == "-" else str(path)
     try:
-        raw = path.read_bytes()
+        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{name}: no such file.") from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a CSV file.") from None
+        raise InputError(f"{name}: is a directory, not a file.") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise InputError(f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
     try:
@@ -110,18 +115,50 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _fields(where: str, row: list[str], header: list[str], columns: tuple[int, int]) -> tuple[str, str]:
-    """The string and the label of a data ``row``, stripped, or InputError saying ``where``."""
+def _fields(where: str, row: list[str], header: list[str], columns: tuple[int, ...]) -> list[str]:
+    """The string (and the label) of a data ``row``, stripped, or InputError saying ``where``."""
     if [cell.strip() for cell in row] == header:
         raise InputError(f"{where}: the header row again; a file has one header row.")
     if len(row) != len(header):
         raise InputError(f"{where}: expected {len(header)} fields as in the header, found {len(row)}.")
-    s, label = (row[i].strip() for i in columns)
-    if not s:
-        raise InputError(f"{where}: empty string in column {header[columns[0]]!r}.")
-    if not label:
-        raise InputError(f"{where}: missing label in column {header[columns[1]]!r}.")
-    return s, label
+    values = [row[i].strip() for i in columns]
+    for value, column, what in zip(values, columns, ("empty string", "missing label")):
+        if not value:
+            raise InputError(f"{where}: {what} in column {header[column]!r}.")
+    return values
+
+
+def _records(name: str, text: str, wanted: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """``(line, values of the wanted columns)`` of every data row of CSV ``text``, checked."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header is None:
+                header = [cell.strip() for cell in row]
+                columns = _find_columns(name, header, wanted)
+                continue
+            yield line, _fields(f"{name}, line {line}", row, header, columns)
+    except csv.Error as exc:
+        raise InputError(f"{name}, line {reader.line_num}: malformed CSV ({exc}).") from None
+
+
+def csv_strings(text: str, name: str, *, string_column: str = "string") -> list[tuple[int, str]]:
+    """The strings of column ``string_column`` of CSV ``text`` (read from ``name``), each with
+    its line: unlabelled strings to classify, checked as :func:`load_csv` checks them.
+
+    >>> csv_strings("id,string\\n7,BTXSE\\n\\n8,BPE\\n", "new.csv")
+    [(2, 'BTXSE'), (4, 'BPE')]
+    """
+    if not text.strip():
+        raise InputError(f"{name}: the file is empty; expected a header row with a column {string_column!r}.")
+    rows = [(line, values[0]) for line, values in _records(name, text, (string_column,))]
+    if not rows:
+        raise InputError(f"{name}: the file has a header row but no data rows.")
+    return rows
 
 
 def load_csv(
@@ -180,31 +217,18 @@ def load_csv(
             f"load_csv needs two different column names; got string_column={string_column!r}, "
             f"label_column={label_column!r}."
         )
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise InputError(
             f"{name}: the file is empty; expected a header row with columns {string_column!r} and {label_column!r}."
         )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
     strings: list[str] = []
     raw_labels: list[str] = []
     first_line: dict[str, int] = {}  # each label spelling's first line
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            if header is None:
-                header = [cell.strip() for cell in row]
-                s_col, l_col = _find_columns(name, header, string_column, label_column)
-                continue
-            s, label = _fields(f"{name}, line {line}", row, header, (s_col, l_col))
-            strings.append(s)
-            raw_labels.append(label)
-            first_line.setdefault(label, line)
-    except csv.Error as exc:
-        raise InputError(f"{name}, line {reader.line_num}: malformed CSV ({exc}).") from None
+    for line, (s, label) in _records(name, text, (string_column, label_column)):
+        strings.append(s)
+        raw_labels.append(label)
+        first_line.setdefault(label, line)
     if not strings:
         raise InputError(f"{name}: the file has a header row but no data rows.")
     _check_spellings(name, label_column, first_line)
@@ -220,12 +244,14 @@ def load_csv(
     return LabelledStrings(tuple(strings), labels), classes
 
 
-def _find_columns(name: str, header: list[str], string_column: str, label_column: str) -> tuple[int, int]:
-    wanted = (string_column, label_column)
+def _find_columns(name: str, header: list[str], wanted: tuple[str, ...]) -> tuple[int, ...]:
     missing = [c for c in wanted if c not in header]
-    if len(missing) == 2:
+    if len(missing) == len(wanted):
+        if len(wanted) == 1:
+            raise InputError(f"{name}: no header row with a column {wanted[0]!r}; the first row is {_listed(header)} "
+                             "(name another with --string-column).")
         raise InputError(
-            f"{name}: no header row with columns {string_column!r} and {label_column!r}; the first row is "
+            f"{name}: no header row with columns {wanted[0]!r} and {wanted[1]!r}; the first row is "
             f"{_listed(header)} (name others with data.string_column and data.label_column, or "
             "--string-column and --label-column)."
         )
@@ -234,7 +260,7 @@ def _find_columns(name: str, header: list[str], string_column: str, label_column
     for c in wanted:
         if header.count(c) > 1:
             raise InputError(f"{name}: column {c!r} appears {header.count(c)} times in the header.")
-    return header.index(string_column), header.index(label_column)
+    return tuple(header.index(c) for c in wanted)
 
 
 def csv_dataset(

@@ -170,6 +170,20 @@ class Vocabulary:
         tokens[rows, cols] = ids
         return torch.from_numpy(tokens), torch.from_numpy(lengths)
 
+    def first_unknown(self, strings: Sequence[str]) -> tuple[int, int, str] | None:
+        """``(index, position, symbol)`` of the first symbol of ``strings`` (in order) that the
+        vocabulary does not know, or None if it knows them all.
+
+        >>> Vocabulary(["a", "b"]).first_unknown(["ab", "bca", "d"])
+        (1, 1, 'c')
+        """
+        tokens, _ = self.encode(strings)
+        hits = (tokens == self.UNK).nonzero()  # (k, 2), row-major: padding is never UNK
+        if not len(hits):
+            return None
+        index, position = hits[0].tolist()
+        return index, position, strings[index][position]
+
     def decode(self, tokens: torch.Tensor | Sequence[int], length: int | None = None) -> str:
         """The string of the first ``length`` tokens (all of them when ``None``).
 

@@ -29,6 +29,13 @@ def check_graph(graph: object, func: str, name: str = "graph") -> nx.Graph:
                          f"got {type(graph).__name__}.")
     if graph.number_of_nodes() == 0:
         raise InputError(f"The {name!r} parameter of {func} must have at least one node; got an empty graph.")
+    try:
+        sorted(graph.nodes)  # vertices are ordered: within a layer, and by the "index" orientation
+    except TypeError:
+        first = next(iter(graph.nodes))
+        other = next((v for v in graph.nodes if type(v) is not type(first)), first)
+        raise InputError(f"The {name!r} parameter of {func} must have vertices that can be ordered (e.g. all ints or "
+                         f"all strs); got {first!r} and {other!r}.") from None
     return graph
 
 

@@ -211,6 +211,10 @@ def _flat_sweep(sweep: object) -> dict[str, list]:
             raise ValueError(f"{path}: expected a non-empty list of values to sweep; got {_shown(values)}")
         if path.split(".")[0] in UNSWEPT:
             raise ValueError(f"{path} cannot be swept ({', '.join(UNSWEPT)} are the study's own axes or names)")
+        if path == "training.device" or (path == "training" and any(isinstance(v, dict) and "device" in v
+                                                                     for v in values)):
+            raise ValueError("training.device cannot be swept: it is no part of a trial's id, so trials on two devices "
+                             "would be one trial; run the study once per device instead")
     return flat
 
 
@@ -236,6 +240,11 @@ class StudyConfig(_Config):
     of another kind is an error. The section is the attribute of that name (e.g.
     ``config.pruning``) and :attr:`section`.
 
+    ``save_models`` says which trained models are kept (``final``: every trial's, as
+    ``checkpoints/<trial id>.pt`` in the output directory, readable by
+    :func:`~sparsernn.checkpoint.load_checkpoint` and ``sparsernn predict``; ``none``:
+    only the models other trials start from). It changes no trial id.
+
     ``sweep`` varies any other setting: ``{training.lr: [0.001, 0.01],
     model.hidden_sizes: [[50, 50, 50], [100, 100, 100]]}`` runs every combination
     (:meth:`points`) with the study's cells and seeds; each trial records the swept keys,
@@ -256,6 +265,9 @@ class StudyConfig(_Config):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     sweep: dict[str, list] = Field(default_factory=dict, description="Settings to sweep: dotted key -> values; "
                                    "the study runs every combination (Cartesian product).")
+    save_models: Literal["none", "final"] = Field(
+        "final", description="Which trained models to keep in checkpoints/<trial id>.pt: 'final' (every trial's, "
+        "when its training ends) or 'none' (only those other trials start from, e.g. a pruning study's bases).")
 
     @model_validator(mode="before")
     @classmethod
@@ -327,7 +339,7 @@ class StudyConfig(_Config):
             return [self]
         count = math.prod(len(values) for values in self.sweep.values())
         check_trials(count * len(self.cells) * len(self.seeds))
-        base = self.model_dump(mode="json", exclude={"sweep"})
+        base = self.to_dict(exclude={"sweep"})
         points = []
         for values in itertools.product(*self.sweep.values()):
             data = copy.deepcopy(base)
@@ -351,9 +363,16 @@ class StudyConfig(_Config):
         """The settings of the study's kind (its config section), if the kind has one."""
         return (self.model_extra or {}).get(self.kind)
 
+    def to_dict(self, exclude: set[str] | None = None) -> dict:
+        """The study as plain JSON values (:func:`study_from_dict` reads it back), its
+        ``training.device`` included: a setting of the run that trial specs leave out."""
+        data = self.model_dump(mode="json", exclude=exclude)
+        if self.training.device is not None and isinstance(data.get("training"), dict):
+            data["training"]["device"] = self.training.device
+        return data
+
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json", exclude={"sweep"} if not self.sweep else None),
-                              sort_keys=False)
+        return yaml.safe_dump(self.to_dict(exclude={"sweep"} if not self.sweep else None), sort_keys=False)
 
 
 _REPR = reprlib.Repr()  # nested values shown 3 levels and 8 items deep: never the whole of a YAML alias bomb
@@ -405,7 +424,7 @@ def apply_overrides(config: StudyConfig, overrides: list[str]) -> StudyConfig:
     >>> config.training.epochs, config.cells
     (2, ['lstm', 'gru'])
     """
-    data = config.model_dump(mode="json")
+    data = config.to_dict()
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:

@@ -20,11 +20,21 @@ is its only writer). Two are built in:
 Executors run *units*: a single trial, or a pack of trials that train as one network
 (:func:`sparsernn.studies.units.units`). Every executor follows the :class:`Executor`
 protocol, which :func:`sparsernn.studies.runner.schedule` drives.
+
+Devices: a unit trains on its trials' ``training.device``
+(:func:`~sparsernn.devices.resolve_device`), resolved where it runs: local worker ``i``
+(0 in the driver's process) maps ``"cuda"`` to ``cuda:{i mod k}`` of this machine's
+``k`` GPUs, one device per worker. A Ray task asks Ray for one GPU when its device is
+``"cuda"`` or ``"cuda:N"`` and resolves it as worker 0 on the node that runs it (Ray
+shows it its GPU as ``cuda:0``, so give ``"cuda"`` there). The device a unit trained on
+is recorded as ``device`` in its results' environment; a device the worker lacks fails
+the unit's trials with a one-line error.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -39,10 +49,11 @@ from typing import Any, Protocol
 
 import torch
 
+from ..devices import resolve_device
 from ..environment import environment
 from ..errors import InputError
 from .trial import Trial, TrialResult
-from .units import Reporter, run_unit, unit_inputs
+from .units import Reporter, failed, run_unit, unit_inputs
 
 EXECUTORS = ("local", "ray")
 
@@ -104,22 +115,51 @@ class _Forward:
         self.send(("epoch", trial.id, (row,)))
 
 
-def _run(unit: list[Trial], out: Path) -> list[TrialResult]:
-    """Run a unit of trials in a worker, recording the worker's environment with the results."""
-    reporter = Reporter()
-    if _events is not None:
-        forward = _Forward(_events)
-        reporter.batch_finished, reporter.epoch_finished = forward.batch_finished, forward.epoch_finished
-    results = run_unit(unit, out, reporter)
-    here = environment()
+def unit_device_name(unit: list[Trial]) -> str | None:
+    """The ``training.device`` of a unit's trials (None for a kind without training settings)."""
+    return getattr(getattr(unit[0].spec, "training", None), "device", None)
+
+
+def on_device(unit: list[Trial], device: torch.device | None) -> list[Trial]:
+    """``unit`` with each trial's ``training.device`` set to ``device`` (None: unchanged).
+    The trials keep their ids: the device is not part of a trial's JSON."""
+    if device is None:
+        return unit
+    moved = []
+    for trial in unit:
+        training = getattr(trial.spec, "training", None)
+        if training is not None:
+            spec = trial.spec.model_copy(update={"training": training.model_copy(update={"device": str(device)})})
+            trial = dataclasses.replace(trial, spec=spec)
+        moved.append(trial)
+    return moved
+
+
+def _run(unit: list[Trial], out: Path, worker: int = 0, reporter: Reporter | None = None) -> list[TrialResult]:
+    """Run a unit of trials as worker ``worker``, on its device, recording the environment
+    with the results, and in it that ``device`` ("cpu" where none is set: every kind builds
+    its models there). Progress goes to ``reporter``, else to this worker's driver."""
+    if reporter is None:
+        reporter = Reporter()
+        if _events is not None:
+            forward = _Forward(_events)
+            reporter.batch_finished, reporter.epoch_finished = forward.batch_finished, forward.epoch_finished
+    try:
+        device = resolve_device(unit_device_name(unit), worker=worker)
+    except InputError as exc:  # e.g. a node without the GPU asked for: its trials fail, the study goes on
+        results, where = [failed(exc) for _ in unit], None
+    else:
+        results = run_unit(on_device(unit, device), out, reporter)
+        where = "cpu" if device is None else str(device)
+    here = {**environment(), "device": where}
     for result in results:
         result.environment = here
     return results
 
 
-def _serve(conn, threads: int, parent: int) -> None:
-    """A local worker process: run the units the driver sends on ``conn`` until it sends
-    None or goes away; progress and results go back on ``conn``."""
+def _serve(conn, threads: int, parent: int, worker: int = 0) -> None:
+    """Local worker process number ``worker``: run the units the driver sends on ``conn``
+    until it sends None or goes away; progress and results go back on ``conn``."""
     global _events
     _die_with(parent)
     torch.set_num_threads(threads)
@@ -132,7 +172,7 @@ def _serve(conn, threads: int, parent: int) -> None:
         if job is None:
             return
         try:
-            results = ("results", _run(*job))
+            results = ("results", _run(*job, worker=worker))
         except Exception as exc:  # run_unit stores a trial's errors; this is the worker's own
             results = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(results)
@@ -154,7 +194,7 @@ class InlineExecutor:
         self.out, self.reporter = Path(out), reporter
 
     def submit(self, unit: list[Trial]) -> _Ran:
-        return _Ran(run_unit(unit, self.out, self.reporter))
+        return _Ran(_run(unit, self.out, worker=0, reporter=self.reporter or Reporter()))
 
     def wait(self, handles: list) -> list:
         return handles  # each ran when it was submitted
@@ -187,11 +227,12 @@ class _Job:
 
 
 class _Worker:
-    """One worker process, the driver's end of its pipe, and the job it runs (or None)."""
+    """Worker process number ``index``, the driver's end of its pipe, and the job it runs (or None)."""
 
-    def __init__(self, context, threads: int):
+    def __init__(self, context, threads: int, index: int = 0):
+        self.index = index  # its device: resolve_device(training.device, worker=index)
         self.conn, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, threads, os.getpid()), daemon=True)
+        self.process = context.Process(target=_serve, args=(theirs, threads, os.getpid(), self.index), daemon=True)
         self.process.start()
         theirs.close()
         self.job: _Job | None = None
@@ -215,15 +256,16 @@ class LocalExecutor:
 
     Each worker runs one unit at a time and sends its progress (batches, epochs) back;
     :meth:`events` collects it. A worker that dies (killed, out of memory) costs only the
-    unit it ran: a fresh process takes its place and the unit runs again, ``retries``
-    times at most, after which :meth:`result` raises :class:`WorkerLost`.
+    unit it ran: a fresh process takes its place (with its index, so its device) and the
+    unit runs again, ``retries`` times at most, after which :meth:`result` raises
+    :class:`WorkerLost`. Worker ``i`` trains on ``resolve_device(training.device, worker=i)``.
     """
 
     def __init__(self, out: str | Path, workers: int, retries: int = 2):
         self.threads = max(1, (os.cpu_count() or 1) // workers)
         self.context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
         self.out, self.slots, self.retries = Path(out), workers, retries
-        self.workers = [_Worker(self.context, self.threads) for _ in range(workers)]
+        self.workers = [_Worker(self.context, self.threads, index) for index in range(workers)]
         self.buffer: list[tuple[str, str, tuple]] = []
 
     def submit(self, unit: list[Trial]) -> _Job:
@@ -246,7 +288,7 @@ class LocalExecutor:
 
     def _replace(self, index: int) -> None:
         self.workers[index].stop(cancel=True)
-        self.workers[index] = _Worker(self.context, self.threads)
+        self.workers[index] = _Worker(self.context, self.threads, index)
 
     def wait(self, handles: list) -> list:
         busy = [w for w in self.workers if w.job is not None]
@@ -382,6 +424,12 @@ class RayExecutor:
     ``address`` is ``"HOST:PORT"`` of a running cluster's head (``ray start --head``) or
     ``"local"`` to start a cluster for this run and stop it afterwards. ``workers`` caps
     the trials in flight (default: the cluster's CPUs).
+
+    A unit whose ``training.device`` is ``"cuda"`` or ``"cuda:N"`` also asks Ray for one
+    GPU (``num_gpus=1``): Ray runs it on a node with a free GPU and shows the task that
+    GPU alone, as ``cuda:0``, where the device is resolved (so ``"cuda:N"`` with ``N > 0``
+    fails there; give ``"cuda"``). ``"auto"`` asks for none and trains on a GPU only if
+    the task sees one; ``"cpu"`` and None train on the node's CPU.
     """
 
     function = staticmethod(run_unit_portable)  # what a task runs
@@ -410,7 +458,9 @@ class RayExecutor:
         self.in_flight: set = set()
 
     def submit(self, unit: list[Trial]):
-        handle = self.task.remote(unit, unit_inputs(unit, self.out), 1)
+        gpu = (unit_device_name(unit) or "").startswith("cuda")
+        task = self.task.options(num_gpus=1) if gpu else self.task
+        handle = task.remote(unit, unit_inputs(unit, self.out), 1)
         self.in_flight.add(handle)
         return handle
 

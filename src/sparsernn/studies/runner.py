@@ -11,12 +11,14 @@ missing or been damaged is trained again before its unfinished children run.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from .. import registry
 from ..checkpoint import load_checkpoint
+from ..devices import resolve_device
 from ..environment import environment
 from ..errors import InputError
 from ..store import FINISHED, OutputLock, Store, check_output_dir
@@ -30,13 +32,19 @@ __all__ = ["check_study", "expand", "run_studies", "run_study", "schedule"]
 
 def expand(config: StudyConfig) -> list[Trial]:
     """The trials of a study (its kind's ``expand``, for each combination of its
-    ``sweep``), in the order they run: every parent before its children."""
+    ``sweep``), in the order they run: every parent before its children. With
+    ``save_models: none`` only the parents keep their trained models."""
     kind = registry.get(config.kind)
     if kind.expand is None:
         raise InputError(f"kind {config.kind!r} only runs trials of other studies; it has no studies of its own.")
     if not config.sweep:
-        return kind.expand(config)
-    return [trial for point in config.points() for trial in _swept(kind.expand(point), tuple(config.sweep))]
+        trials = kind.expand(config)
+    else:
+        trials = [trial for point in config.points() for trial in _swept(kind.expand(point), tuple(config.sweep))]
+    if config.save_models == "final":
+        return trials
+    parents = {trial.parent for trial in trials}
+    return [replace(trial, save_model=trial.id in parents) for trial in trials]
 
 
 def _swept(trials: list[Trial], keys: tuple[str, ...]) -> list[Trial]:
@@ -100,6 +108,7 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
     reporter = reporter or Reporter()
     out = check_output_dir(out)
     check_study(config)
+    _check_device(config, executor)
     trials = expand(config)
     # a cluster is reached before anything is stored, so a wrong address leaves no trace
     backend = make_executor(executor, out, workers=workers, address=address, retries=retries) \
@@ -123,6 +132,13 @@ def run_study(config: StudyConfig, out: str | Path, *, reporter: Reporter | None
             backend.close(cancel=True)  # a no-op after a finished schedule
     ids = {t.id for t in trials}
     return runs[runs["run_id"].isin(ids)].reset_index(drop=True)
+
+
+def _check_device(config: StudyConfig, executor: str) -> None:
+    """Refuse, before anything is stored, a ``training.device`` this machine lacks when
+    the trials run here (a Ray task resolves its device on its node)."""
+    if executor == "local":
+        resolve_device(config.training.device)
 
 
 def _lost_input(trial: Trial, out: Path) -> str | None:
@@ -178,6 +194,7 @@ def run_studies(studies: list[StudyConfig], out: str | Path, *, reporters=None, 
     :class:`Reporter` per study (called with the study)."""
     for study in studies:
         check_study(study)
+        _check_device(study, execution.get("executor", "local"))
         expand(study)
     results = []
     for study in studies:

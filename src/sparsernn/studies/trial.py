@@ -16,17 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_serializer
+from torch import nn
 
 from .. import registry
-from ..data import DatasetSplits
+from ..checkpoint import save_checkpoint
+from ..data import DatasetSplits, Vocabulary
 from ..ids import configuration_id, content_id, flatten
 from ..seeding import derive_seed
 from .config import DataConfig
 
-__all__ = ["SpecModel", "Trial", "TrialResult", "TrialSpec", "configuration_id", "content_id", "trial_data"]
+__all__ = ["SpecModel", "Trial", "TrialResult", "TrialSpec", "checkpoint_path", "configuration_id", "content_id",
+           "save_trial_model", "trial_data"]
 
 
 class SpecModel(BaseModel):
@@ -78,12 +82,18 @@ class TrialResult:
 
 @dataclass(frozen=True)
 class Trial:
-    """One unit of work of study ``study``: ``spec`` holds everything needed to run it."""
+    """One unit of work of study ``study``: ``spec`` holds everything needed to run it.
+
+    ``save_model`` says whether the trial keeps its trained model (its study's
+    ``save_models``, and always for a trial other trials start from); like the device it
+    runs on, it is not part of the trial's id.
+    """
 
     study: str
     kind: str
     spec: TrialSpec = field(hash=False)
     parent: str | None = None
+    save_model: bool = field(default=True, compare=False)
 
     @cached_property
     def config(self) -> dict:
@@ -124,3 +134,19 @@ def trial_data(spec: TrialSpec) -> DatasetSplits:
     split with ``data.seed`` or else with a seed derived from the trial's seed."""
     data: DataConfig = spec.data
     return data.load(seed=data.seed if data.seed is not None else derive_seed(spec.seed, "data"))
+
+
+def checkpoint_path(trial_id: str) -> str:
+    """Where (relative to the output directory) a trial leaves its trained model."""
+    return f"checkpoints/{trial_id}.pt"
+
+
+def save_trial_model(trial: Trial, out: str | Path, model: nn.Module, vocab: Vocabulary,
+                     splits: DatasetSplits) -> list[dict]:
+    """Save ``trial``'s trained model (with its vocabulary, class names and trial id) if the
+    trial keeps it (:attr:`Trial.save_model`); return the artefact rows that say where."""
+    if not trial.save_model:
+        return []
+    path = save_checkpoint(Path(out) / checkpoint_path(trial.id), model, vocab, classes=splits.classes,
+                           trial_id=trial.id)
+    return [{"kind": "checkpoint", "name": "final", "path": str(path.relative_to(out))}]

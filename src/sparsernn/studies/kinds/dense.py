@@ -11,14 +11,13 @@ from pathlib import Path
 
 import torch
 
-from ...checkpoint import save_checkpoint
 from ...data import Vocabulary
 from ...nn import SequenceClassifier
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
 from ..config import DataConfig, ModelConfig, StudyConfig
-from ..trial import Trial, TrialResult, TrialSpec, trial_data
+from ..trial import Trial, TrialResult, TrialSpec, save_trial_model, trial_data
 
 NAME = "dense"
 
@@ -59,11 +58,6 @@ def initial_model(spec: ClassifierSpec, vocab_size: int) -> SequenceClassifier:
     return build_model(spec.cell, vocab_size, spec.model)
 
 
-def checkpoint_path(trial_id: str) -> str:
-    """Where (relative to the output directory) a trial leaves its trained model."""
-    return f"checkpoints/{trial_id}.pt"
-
-
 def run_dense_trial(
     trial: Trial,
     out: str | Path,
@@ -90,8 +84,7 @@ def run_dense_trial(
     )
     artefacts = [{"kind": "dataset", "name": splits.name, "data": splits.summary()}]
     if result.status == "done":
-        path = save_checkpoint(Path(out) / checkpoint_path(trial.id), model, vocab, run_id=trial.id)
-        artefacts.append({"kind": "checkpoint", "name": "final", "path": str(path.relative_to(out))})
+        artefacts += save_trial_model(trial, out, model, vocab, splits)
     return TrialResult(result.status, result.epochs, artefacts, seconds=time.perf_counter() - start)
 
 

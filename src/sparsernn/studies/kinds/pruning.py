@@ -38,8 +38,8 @@ from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, encode_splits, fit
 from ..config import StudyConfig, check_trials
-from ..trial import SpecModel, Trial, TrialResult, trial_data
-from .dense import ClassifierSpec, checkpoint_path, expand_dense, initial_model
+from ..trial import SpecModel, Trial, TrialResult, checkpoint_path, save_trial_model, trial_data
+from .dense import ClassifierSpec, expand_dense, initial_model
 
 NAME = "pruning"
 
@@ -224,9 +224,10 @@ class _Retraining:
     def __init__(self, trial: Trial, out: str | Path, on_epoch, on_batch):
         self.spec: PruningSpec = trial.spec
         self.targets = _targets(self.spec.pruning.target)
-        self.model, self.vocab, _ = load_checkpoint(Path(out) / parent_checkpoint(trial))
-        splits = trial_data(self.spec)  # the base's data: same data config, same seed
-        self.train, self.test, self.validation = encode_splits(self.vocab, splits)
+        base = load_checkpoint(Path(out) / parent_checkpoint(trial))
+        self.model, self.vocab = base.model, base.vocab
+        self.splits = trial_data(self.spec)  # the base's data: same data config, same seed
+        self.train, self.test, self.validation = encode_splits(self.vocab, self.splits)
         self.on_epoch, self.on_batch = on_epoch, on_batch
         self.epochs: list[dict] = []
         self.prune_seconds = 0.0
@@ -296,8 +297,9 @@ def run_pruning_trial(
 
     Returns every epoch row (with ``actual_sparsity``, the fraction of the targeted
     weights masked at that point) and artefacts: the per-matrix sparsity after
-    retraining, |w| histograms of the base and of the retrained model, and the wall
-    time of the pruning and training phases.
+    retraining, |w| histograms of the base and of the retrained model, the wall
+    time of the pruning and training phases, and (unless the study's ``save_models`` is
+    ``none``) the checkpoint of the pruned, retrained model.
     """
     start = time.perf_counter()
     run = _Retraining(trial, out, on_epoch, on_batch)
@@ -315,6 +317,8 @@ def run_pruning_trial(
             "train_seconds": sum(row["seconds"] for row in run.epochs if row["epoch"] > 0),
             "total_seconds": seconds}},
     ]
+    if status == "done":
+        artefacts += save_trial_model(trial, out, run.model, run.vocab, run.splits)
     return TrialResult(status, run.epochs, artefacts, seconds=seconds)
 
 

@@ -41,7 +41,7 @@ from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit, fit_pack
 from ..config import DataConfig, StudyConfig, check_trials
-from ..trial import SpecModel, Trial, TrialResult, TrialSpec, trial_data
+from ..trial import SpecModel, Trial, TrialResult, TrialSpec, save_trial_model, trial_data
 
 NAME = "structure"
 _NETWORK = ("orientation", "recurrence", "readout")  # how any graph becomes a network
@@ -322,13 +322,16 @@ def _trial_model(spec: StructureSpec, vocab_size: int) -> GraphRNN:
                     recurrence=spec.graph.recurrence, readout=spec.graph.readout)
 
 
-def _structure_result(model: GraphRNN, result, splits, seconds: float) -> TrialResult:
+def _structure_result(trial: Trial, out: str | Path, model: GraphRNN, vocab: Vocabulary, result, splits,
+                      seconds: float) -> TrialResult:
     used = to_graph(model)  # the connectivity the network computed with
     artefacts = [
         {"kind": "graph", "name": "dag", "data": graph_to_json(used)},
         {"kind": "properties", "name": "dag", "data": graph_properties(used)},
         {"kind": "dataset", "name": splits.name, "data": splits.summary()},
     ]
+    if result.status == "done":
+        artefacts += save_trial_model(trial, out, model, vocab, splits)
     return TrialResult(result.status, result.epochs, artefacts, seconds=seconds)
 
 
@@ -355,7 +358,8 @@ def run_structure_pack(
     results = fit_pack(pack, train, test, first.training, seed=derive_seed(first.seed, "order"),
                        validation=validation, on_epoch=on_epoch, on_batch=on_batch)
     seconds = (time.perf_counter() - start) / len(trials)
-    return [_structure_result(model, result, splits, seconds) for model, result in zip(pack.unpack(), results)]
+    return [_structure_result(trial, out, model, vocab, result, splits, seconds)
+            for trial, model, result in zip(trials, pack.unpack(), results)]
 
 
 def run_structure_trial(
@@ -365,7 +369,8 @@ def run_structure_trial(
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
 ) -> TrialResult:
-    """Build the trial's graph and GraphRNN, train it; return metrics, graph and properties."""
+    """Build the trial's graph and GraphRNN, train it; return metrics, graph and properties
+    (and, unless the study's ``save_models`` is ``none``, save the trained model)."""
     start = time.perf_counter()
     spec: StructureSpec = trial.spec
     splits = trial_data(spec)
@@ -374,7 +379,7 @@ def run_structure_trial(
     model = _trial_model(spec, len(vocab))
     result = fit(model, train, test, spec.training, seed=derive_seed(spec.seed, "order"), validation=validation,
                  on_epoch=on_epoch, on_batch=on_batch)
-    return _structure_result(model, result, splits, time.perf_counter() - start)
+    return _structure_result(trial, out, model, vocab, result, splits, time.perf_counter() - start)
 
 
 def describe(trial: Trial) -> str:
