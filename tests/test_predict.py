@@ -2,7 +2,6 @@
 ``sparsernn predict`` classifies new strings with it."""
 
 import io
-import pickle
 
 import pandas as pd
 import pytest
@@ -137,38 +136,3 @@ def test_unknown_symbols_are_refused_or_read_as_unk(pruning_run, tmp_path, capfd
     saved = load_checkpoint(checkpoint)
     with_unk = predict(saved, ["BTXSE", "BT\x00\x00E"], unknown="unk")  # any unknown symbol is the same <unk>
     assert table["p_valid"].tolist() == pytest.approx(with_unk["p_valid"].tolist(), abs=1e-6)
-
-
-class Boom:
-    def __reduce__(self):
-        return (print, ("code ran",))
-
-
-@pytest.mark.parametrize(("content", "expected"), [
-    (lambda path: path.write_bytes(pickle.dumps({"format": "sparsernn.checkpoint/2", "x": Boom()})),
-     "cannot be read safely"),
-    (lambda path: torch.save({"format": "sparsernn.checkpoint/2", "x": Boom()}, path), "cannot be read safely"),
-    (lambda path: None, "does not exist"),
-    (lambda path: path.write_text("hello"), "cannot be read safely"),
-])
-def test_a_bad_checkpoint_is_refused_in_one_line_without_running_code(tmp_path, capfd, content, expected):
-    path = tmp_path / "model.pt"
-    content(path)
-    (tmp_path / "new.txt").write_text("BTXSE\n")
-    assert main(["predict", str(path), "--input", str(tmp_path / "new.txt")]) == 2
-    captured = capfd.readouterr()
-    assert "code ran" not in captured.out and expected in captured.err and captured.err.count("\n") == 1
-
-
-@pytest.mark.parametrize(("text", "args", "expected"), [
-    ("", [], "no strings to classify"),
-    ("id,text\n1,BTXSE\n", ["--csv"], "no header row with a column 'string'"),
-    ("string\nBTXSE\nstring\n", ["--csv"], "line 3: the header row again"),
-    ("BTXSE\n", ["--batch-size", "0"], "--batch-size"),
-    ("BTXSE\n", ["--output", "/no/such/dir/p.csv"], "does not exist"),
-])
-def test_bad_predict_input(pruning_run, tmp_path, capfd, text, args, expected):
-    (tmp_path / "new.txt").write_text(text)
-    assert main(["predict", str(child_checkpoint(pruning_run)), "--input", str(tmp_path / "new.txt"), *args]) == 2
-    err = capfd.readouterr().err
-    assert expected in err and err.count("\n") == 1
