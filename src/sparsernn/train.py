@@ -46,7 +46,7 @@ from torch import nn
 from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, num_batches
 from .devices import DEVICE_NAMES, check_device_name, resolve_device
 from .errors import InputError
-from .nn import GraphRNNPack, ParameterCount, count_parameters
+from .nn import ClassifierStack, GraphRNNPack, ParameterCount, count_parameters
 
 MAX_EPOCHS = 100_000
 """Most epochs a training config (or a study's other epoch counts) may ask for."""
@@ -508,8 +508,8 @@ def fit_pack(
         ``nonzero_params``/``total_params`` count that member alone (as
         ``count_parameters`` of its unpacked GraphRNN), ``seconds`` is the pack's time.
     """  # noqa: E501  (the clipping formula, one line of math)
-    if not isinstance(pack, GraphRNNPack):
-        raise InputError(f"fit_pack needs a GraphRNNPack; got {type(pack).__name__}.")
+    if not isinstance(pack, (GraphRNNPack, ClassifierStack)):
+        raise InputError(f"fit_pack needs a GraphRNNPack or a ClassifierStack; got {type(pack).__name__}.")
     train, test, validation = _place(pack, config.device, train, test, validation)
     trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
     generator = torch.Generator().manual_seed(int(seed))

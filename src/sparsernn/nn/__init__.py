@@ -1,7 +1,8 @@
 """Neural network building blocks: masked RNN/LSTM/GRU/Linear, the sequence classifier,
-GraphRNN and its packed form, and helpers that enumerate masked weights and count parameters."""
+GraphRNN and its packed form, stacks of classifiers, and helpers that enumerate masked weights and count parameters."""
 
 from .classifier import CELLS, SequenceClassifier
+from .classifier_stack import ClassifierStack
 from .graph_pack import GraphRNNPack
 from .graph_rnn import GraphRNN, to_graph
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
@@ -16,6 +17,7 @@ from .weights import (
 
 __all__ = [
     "CELLS",
+    "ClassifierStack",
     "GraphRNN",
     "GraphRNNPack",
     "MaskedGRU",

@@ -53,8 +53,8 @@ def _swept(trials: list[Trial], keys: tuple[str, ...]) -> list[Trial]:
     renamed: dict[str, str] = {}
     out = []
     for trial in trials:
-        new = Trial(study=trial.study, kind=trial.kind, spec=trial.spec.model_copy(update={"sweep": keys}),
-                    parent=renamed.get(trial.parent, trial.parent))
+        new = replace(trial, spec=trial.spec.model_copy(update={"sweep": keys}),
+                      parent=renamed.get(trial.parent, trial.parent))
         renamed[trial.id] = new.id
         out.append(new)
     return out

@@ -85,8 +85,9 @@ class Trial:
     """One unit of work of study ``study``: ``spec`` holds everything needed to run it.
 
     ``save_model`` says whether the trial keeps its trained model (its study's
-    ``save_models``, and always for a trial other trials start from); like the device it
-    runs on, it is not part of the trial's id.
+    ``save_models``, and always for a trial other trials start from); ``batched`` whether
+    it may train together with others of its kind (e.g. a pruning study's
+    ``batch_children``). Like the device it runs on, neither is part of the trial's id.
     """
 
     study: str
@@ -94,6 +95,7 @@ class Trial:
     spec: TrialSpec = field(hash=False)
     parent: str | None = None
     save_model: bool = field(default=True, compare=False)
+    batched: bool = field(default=False, compare=False)
 
     @cached_property
     def config(self) -> dict:

@@ -1,0 +1,127 @@
+"""ClassifierStack: many classifiers of one architecture as one network, and the pruning
+children of a base retrained together -- each as it would train alone."""
+
+import copy
+
+import pytest
+import torch
+import yaml
+
+from sparsernn import prune
+from sparsernn.cli import main
+from sparsernn.data import Vocabulary, reber_dataset
+from sparsernn.errors import InputError
+from sparsernn.nn import ClassifierStack, SequenceClassifier, count_parameters
+from sparsernn.store import Store
+from sparsernn.train import TrainingConfig, encode_splits, fit, fit_pack
+
+CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+
+
+def members(cell, n=3, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    models = [SequenceClassifier(cell, 9, hidden_sizes=[6, 5], embedding_dim=4, **kwargs) for _ in range(n)]
+    prune.prune_to_sparsity(models[1], 0.6, targets=("ih", "hh", "ho"))
+    prune.prune_to_sparsity(models[-1], 1.0, targets=("hh",), scope="layer")
+    return models
+
+
+def batch():
+    torch.manual_seed(1)
+    lengths = torch.tensor([12, 3, 7, 1, 12, 5, 9])
+    tokens = torch.randint(2, 9, (7, 12))
+    for i, n in enumerate(lengths):
+        tokens[i, n:] = 0
+    return tokens, lengths
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_every_member_computes_its_own_function_and_gradient(cell):
+    models = members(cell)
+    stack = ClassifierStack(models)
+    tokens, lengths = batch()
+    logits = stack(tokens, lengths)
+    assert logits.shape == (7, 3, 2)
+    logits.sum().backward()
+    for g, model in enumerate(models):
+        torch.testing.assert_close(logits[:, g], model(tokens, lengths), rtol=0, atol=1e-6)
+        model(tokens, lengths).sum().backward()
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(getattr(stack, name.replace(".", "__")).grad[g], p.grad, rtol=0, atol=1e-5)
+    masked = stack.layers__0__weight_hh_l0.grad[1][~models[1].layers[0].mask_hh_l0]
+    assert masked.abs().sum() == 0  # a masked entry gets no gradient
+
+
+def test_members_copy_back_out_and_count_their_parameters():
+    models = members("gru")
+    stack = ClassifierStack(models)
+    assert stack.parameter_counts() == [count_parameters(m) for m in models]
+    for model, out in zip(models, stack.unpack()):
+        assert out.hparams == model.hparams
+        for (name, a), b in zip(model.state_dict().items(), out.state_dict().values()):
+            assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize(("models", "message"), [
+    (lambda: [], "non-empty list of SequenceClassifiers"),
+    (lambda: [SequenceClassifier("gru", 9), SequenceClassifier("lstm", 9)], "must share one architecture"),
+    (lambda: [SequenceClassifier("gru", 9, dropout=0.1)], "cannot stack classifiers with dropout"),
+    (lambda: [SequenceClassifier("gru", input_features=3)], "token inputs"),
+])
+def test_what_cannot_be_stacked_is_refused(models, message):
+    with pytest.raises(InputError, match=message):
+        ClassifierStack(models())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+def test_a_stack_trains_every_member_as_fit_trains_it_alone(cell):
+    splits = reber_dataset(num_strings=120, seed=0)
+    vocab = Vocabulary.from_strings(splits.train.strings)
+    train, test, _ = encode_splits(vocab, splits)
+    torch.manual_seed(0)
+    base = SequenceClassifier(cell, len(vocab), hidden_sizes=[5, 4], embedding_dim=3)
+    children = []
+    for amount in (0.0, 0.5, 0.9):
+        child = copy.deepcopy(base)
+        prune.prune_to_sparsity(child, amount, targets=("ih", "hh"))
+        children.append(child)
+    with torch.no_grad():  # a member that turns non-finite diverges alone, the others go on
+        children[2].layers[1].weight_hh_l0.fill_(float("inf"))
+    config = TrainingConfig(epochs=2, batch_size=16, lr=0.01)
+    stack = ClassifierStack([copy.deepcopy(c) for c in children])
+    results = fit_pack(stack, train, test, config, seed=5)
+    for g, child in enumerate(children):
+        alone = fit(child, train, test, config, seed=5)
+        assert results[g].status == alone.status
+        assert len(results[g].epochs) == len(alone.epochs)
+        for mine, theirs in zip(results[g].epochs, alone.epochs):
+            for key in ("train_loss", "train_acc", "test_loss", "test_acc", "nonzero_params", "total_params"):
+                assert mine[key] == pytest.approx(theirs[key], abs=1e-5, nan_ok=True), (g, key)
+        if alone.status == "done":
+            for (name, a), b in zip(child.state_dict().items(), stack.member(g).state_dict().values()):
+                torch.testing.assert_close(b, a, rtol=0, atol=1e-5, msg=name)
+    assert [r.status for r in results] == ["done", "done", "diverged"]
+
+
+STUDY = dict(name="p", kind="pruning", seeds=[0], cells=["gru"], data={"num_strings": 200},
+             model={"embedding_dim": 4, "hidden_sizes": [4, 4]}, training={"epochs": 1},
+             pruning={"sparsities": [0.3, 0.9], "criteria": ["magnitude", "random", "threshold"],
+                      "thresholds": [0.1], "retrain_epochs": 2})
+
+
+@pytest.mark.slow
+def test_a_pruning_study_gives_the_same_trials_and_numbers_batched_or_not(tmp_path):
+    tables = {}
+    for batched in (True, False):
+        path = tmp_path / f"{batched}.yaml"
+        path.write_text(yaml.safe_dump({**STUDY, "pruning": {**STUDY["pruning"], "batch_children": batched}}))
+        assert main(["run", str(path), "--workers", "1", "--out", str(tmp_path / str(batched))]) == 0
+        with Store(tmp_path / str(batched), create=False) as store:
+            epochs = store.epochs().sort_values(["run_id", "phase", "epoch"]).reset_index(drop=True)
+            sparsity = store.artefacts("sparsity").set_index("run_id")["data"].sort_index()
+        tables[batched] = epochs, sparsity
+    (batched, sparse_b), (alone, sparse_a) = tables[True], tables[False]
+    assert batched["run_id"].tolist() == alone["run_id"].tolist() and len(sparse_a) == 5  # 5 children
+    for key in ("train_loss", "test_loss", "test_acc", "actual_sparsity", "nonzero_params"):
+        assert batched[key].fillna(-1).tolist() == pytest.approx(alone[key].fillna(-1).tolist(), abs=1e-5), key
+    assert sparse_b.tolist() == sparse_a.tolist()
