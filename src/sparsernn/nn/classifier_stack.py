@@ -57,7 +57,7 @@ from .classifier import SequenceClassifier
 from .masked import MaskedModule, mask_name
 from .weights import ParameterCount
 
-__all__ = ["ClassifierStack"]
+__all__ = ["ClassifierStack", "pack_sorted", "stacked_layer", "unsort"]
 
 
 
@@ -82,6 +82,94 @@ def _check_members(members: Sequence[SequenceClassifier]) -> dict:
         raise InputError("ClassifierStack cannot stack classifiers with dropout: each would draw other dropout masks "
                          f"than it draws alone; got dropout={hparams['dropout']}.")
     return hparams
+
+
+def stacked_layer(cell: str, x: Tensor, active: list[int], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor,
+                  b_hh: Tensor) -> tuple[Tensor, Tensor]:
+    """One single-layer recurrent cell per member over packed sequences, all members at once.
+
+    Parameters
+    ----------
+    cell : {"rnn_tanh", "rnn_relu", "lstm", "gru"}
+    x : Tensor
+        (G, ΣT, In): every member's inputs, packed time-major as
+        :class:`~torch.nn.utils.rnn.PackedSequence` data with batch sizes ``active``
+        (sequences sorted longest first).
+    active : list of int
+        How many sequences are longer than ``t``, for every step ``t``.
+    w_ih, w_hh, b_ih, b_hh : Tensor
+        (G, k·H, In), (G, k·H, H), (G, k·H), (G, k·H): each member's effective weights in
+        torch's layout and gate order (``k`` gates).
+
+    Returns
+    -------
+    outputs : Tensor
+        (G, ΣT, H), packed as ``x``.
+    finals : Tensor
+        (G, B, H): each sequence's state after its last symbol, sorted order.
+    """
+    G, H = w_hh.shape[0], w_hh.shape[-1]
+    if cell == "lstm":  # gates i, f, g, o -> i, f, o, g: one sigmoid over the first three
+        rows = torch.cat([torch.arange(2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+        rows = rows.to(w_ih.device)
+        w_ih, w_hh, b_ih, b_hh = (t[:, rows] for t in (w_ih, w_hh, b_ih, b_hh))
+    if cell == "gru":  # b_hn is read through r; every other hidden bias joins the input's
+        zeros = torch.zeros_like(b_hh[:, :2 * H])
+        bias_in = b_ih + torch.cat([b_hh[:, :2 * H], zeros[:, :H]], dim=1)
+        bias_h = torch.cat([zeros, b_hh[:, 2 * H:]], dim=1)
+    else:
+        bias_in, bias_h = b_ih + b_hh, None
+    gates_in = torch.baddbmm(bias_in[:, None], x, w_ih.transpose(1, 2))  # (G, ΣT, k·H)
+    w_hh_t = w_hh.transpose(1, 2)  # (G, H, k·H)
+    h = x.new_zeros(G, active[0], H)
+    c = x.new_zeros(G, active[0], H) if cell == "lstm" else None
+    outputs, finals = [], []
+    # split, not slice: the backward of a split is one cat, that of a slice a zero-filled full-size tensor
+    for n, gi in zip(active, gates_in.split(active, dim=1)):  # gi: (G, n, k·H)
+        if n < h.shape[1]:  # the sequences past their end keep their last state
+            h, done = h.split([n, h.shape[1] - n], dim=1)
+            finals.append(done)
+            c = None if c is None else c.split([n, c.shape[1] - n], dim=1)[0]
+        h, c = _step(cell, gi, h, c, w_hh_t, bias_h)
+        outputs.append(h)
+    finals.append(h)
+    return torch.cat(outputs, dim=1), torch.cat(finals[::-1], dim=1)
+
+
+def _step(cell: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh_t: Tensor,
+          bias_h: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """One step of the cell (torch's equations) from the input gates ``gi`` (biases in)."""
+    H = h.shape[-1]
+    if cell == "lstm":  # gates i, f, o, g (reordered)
+        ifo, g = torch.baddbmm(gi, h, w_hh_t).split([3 * H, H], dim=-1)
+        i, f, o = torch.sigmoid(ifo).chunk(3, dim=-1)
+        c = torch.addcmul(f * c, i, torch.tanh(g))
+        return o * torch.tanh(c), c
+    if cell == "gru":  # gates r, z, n; n reads r * (W_hn h + b_hn)
+        gi_rz, gi_n = gi.split([2 * H, H], dim=-1)
+        gh_rz, gh_n = torch.baddbmm(bias_h[:, None], h, w_hh_t).split([2 * H, H], dim=-1)
+        r, z = torch.sigmoid(gi_rz + gh_rz).chunk(2, dim=-1)
+        n = torch.tanh(torch.addcmul(gi_n, r, gh_n))
+        return torch.lerp(n, h, z), None  # (1 - z) * n + z * h
+    pre = torch.baddbmm(gi, h, w_hh_t)
+    return (torch.tanh(pre) if cell == "rnn_tanh" else torch.relu(pre)), None
+
+
+def pack_sorted(inputs: Tensor, lengths: Tensor) -> tuple[Tensor, list[int], Tensor]:
+    """``(packed token ids (ΣT,), batch sizes per step, order)`` of a padded batch sorted
+    longest first, as :func:`stacked_layer` reads it; ``order`` is the sort permutation."""
+    order = torch.argsort(lengths, descending=True, stable=True)  # (B,) longest first
+    steps = lengths[order].tolist()
+    active = [sum(1 for n in steps if n > t) for t in range(steps[0])]
+    tokens = inputs[order.to(inputs.device)]  # (B, T), longest first
+    return torch.cat([tokens[:n, t] for t, n in enumerate(active)]), active, order
+
+
+def unsort(values: Tensor, order: Tensor) -> Tensor:
+    """``values`` (G, B, …) in sorted order back in the caller's order, as (B, G, …)."""
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order))
+    return values[:, inverse.to(values.device)].transpose(0, 1)
 
 
 class ClassifierStack(nn.Module):
@@ -152,70 +240,18 @@ class ClassifierStack(nn.Module):
                              f"{tuple(inputs.shape)} and {tuple(lengths.shape)}.")
         if not torch.is_grad_enabled():  # evaluation: every member with torch's own fused kernels
             return torch.stack([self._template(g, inputs, lengths) for g in range(self.num_members)], dim=1)
-        order = torch.argsort(lengths, descending=True, stable=True)  # (B,) longest first
-        steps = lengths[order].tolist()
-        # active[t]: how many (sorted) sequences are longer than t -- a packed sequence's batch sizes
-        active = [sum(1 for n in steps if n > t) for t in range(steps[0])]
-        tokens = inputs[order.to(inputs.device)]  # (B, T), longest first
-        packed = torch.cat([tokens[:n, t] for t, n in enumerate(active)])  # (ΣT,) time-major, as packed data
+        packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) time-major, batch sizes, sort order
         x = self.weight("embed.weight")[:, packed]  # (G, ΣT, E)
         for l in range(len(self.hparams["hidden_sizes"])):
             x, h = self._layer(l, x, active)  # (G, ΣT, H_l), (G, B, H_l)
         w, b = self.weight("readout.weight"), self.weight("readout.bias")  # (G, C, H), (G, C)
         logits = torch.baddbmm(b[:, None], h, w.transpose(1, 2))  # (G, B, C), sorted order
-        unsorted = torch.empty_like(order)
-        unsorted[order] = torch.arange(len(order))
-        return logits[:, unsorted.to(logits.device)].transpose(0, 1)  # (B, G, C), the caller's order
+        return unsort(logits, order)  # (B, G, C), the caller's order
 
     def _layer(self, l: int, x: Tensor, active: list[int]) -> tuple[Tensor, Tensor]:
-        """Recurrent layer ``l`` over the packed ``x`` (G, ΣT, In): its packed outputs
-        (G, ΣT, H) and each sequence's final state (G, B, H), sorted order."""
-        G, H = self.num_members, self.hparams["hidden_sizes"][l]
-        w_ih, w_hh = self.weight(f"layers.{l}.weight_ih_l0"), self.weight(f"layers.{l}.weight_hh_l0")
-        b_ih, b_hh = self.weight(f"layers.{l}.bias_ih_l0"), self.weight(f"layers.{l}.bias_hh_l0")
-        if self.cell == "lstm":  # gates i, f, g, o -> i, f, o, g: one sigmoid over the first three
-            rows = torch.cat([torch.arange(2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-            rows = rows.to(w_ih.device)
-            w_ih, w_hh, b_ih, b_hh = (t[:, rows] for t in (w_ih, w_hh, b_ih, b_hh))
-        if self.cell == "gru":  # b_hn is read through r; every other hidden bias joins the input's
-            zeros = torch.zeros_like(b_hh[:, :2 * H])
-            bias_in = b_ih + torch.cat([b_hh[:, :2 * H], zeros[:, :H]], dim=1)
-            bias_h = torch.cat([zeros, b_hh[:, 2 * H:]], dim=1)
-        else:
-            bias_in, bias_h = b_ih + b_hh, None
-        gates_in = torch.baddbmm(bias_in[:, None], x, w_ih.transpose(1, 2))  # (G, ΣT, k·H)
-        w_hh_t = w_hh.transpose(1, 2)  # (G, H, k·H)
-        h = x.new_zeros(G, active[0], H)
-        c = x.new_zeros(G, active[0], H) if self.cell == "lstm" else None
-        outputs, finals = [], []
-        # split, not slice: the backward of a split is one cat, that of a slice a zero-filled full-size tensor
-        for n, gi in zip(active, gates_in.split(active, dim=1)):  # gi: (G, n, k·H)
-            if n < h.shape[1]:  # the sequences past their end keep their last state
-                h, done = h.split([n, h.shape[1] - n], dim=1)
-                finals.append(done)
-                c = None if c is None else c.split([n, c.shape[1] - n], dim=1)[0]
-            h, c = self._cell(gi, h, c, w_hh_t, bias_h)
-            outputs.append(h)
-        finals.append(h)
-        return torch.cat(outputs, dim=1), torch.cat(finals[::-1], dim=1)
-
-    def _cell(self, gi: Tensor, h: Tensor, c: Tensor | None, w_hh_t: Tensor,
-              bias_h: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """One step of the cell (torch's equations) from the input gates ``gi`` (biases in)."""
-        H = h.shape[-1]
-        if self.cell == "lstm":  # gates i, f, o, g (reordered)
-            ifo, g = torch.baddbmm(gi, h, w_hh_t).split([3 * H, H], dim=-1)
-            i, f, o = torch.sigmoid(ifo).chunk(3, dim=-1)
-            c = torch.addcmul(f * c, i, torch.tanh(g))
-            return o * torch.tanh(c), c
-        if self.cell == "gru":  # gates r, z, n; n reads r * (W_hn h + b_hn)
-            gi_rz, gi_n = gi.split([2 * H, H], dim=-1)
-            gh_rz, gh_n = torch.baddbmm(bias_h[:, None], h, w_hh_t).split([2 * H, H], dim=-1)
-            r, z = torch.sigmoid(gi_rz + gh_rz).chunk(2, dim=-1)
-            n = torch.tanh(torch.addcmul(gi_n, r, gh_n))
-            return torch.lerp(n, h, z), None  # (1 - z) * n + z * h
-        pre = torch.baddbmm(gi, h, w_hh_t)
-        return (torch.tanh(pre) if self.cell == "rnn_tanh" else torch.relu(pre)), None
+        """Recurrent layer ``l`` over the packed ``x`` (G, ΣT, In) (see :func:`stacked_layer`)."""
+        return stacked_layer(self.cell, x, active, *(self.weight(f"layers.{l}.{name}_l0") for name in
+                                                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
 
     def member(self, index: int) -> SequenceClassifier:
         """A fresh SequenceClassifier holding member ``index``'s current parameters and masks."""
