@@ -17,9 +17,11 @@ means logits tens of thousands apart, which no sane run reaches. Divergence stop
 run with status ``"diverged"`` instead of raising (the batch's step is not taken); the
 epochs finished until then are kept.
 
-:func:`fit_pack` trains the members of a :class:`~sparsernn.nn.GraphRNNPack` (many small
-GraphRNNs computed as one network) as :func:`fit` would train each alone with the same
-seed and config, with clipping and divergence handled member by member.
+:func:`fit_pack` trains the members of a :class:`~sparsernn.nn.GraphRNNPack` or
+:class:`~sparsernn.nn.GraphRNNStack` (many small GraphRNNs computed as one network) or of a
+:class:`~sparsernn.nn.ClassifierStack` (pruned children of one base) as :func:`fit` would
+train each alone with the same seed and config, with clipping and divergence handled
+member by member.
 
 Devices: with ``config.device`` set (:mod:`sparsernn.devices`) :func:`fit`,
 :func:`fit_pack` and :func:`evaluate` first move the model there (``model.to``: masks
@@ -46,7 +48,7 @@ from torch import nn
 from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, num_batches
 from .devices import DEVICE_NAMES, check_device_name, resolve_device
 from .errors import InputError
-from .nn import ClassifierStack, GraphRNNPack, ParameterCount, count_parameters
+from .nn import ClassifierStack, GraphRNNPack, GraphRNNStack, ParameterCount, count_parameters
 
 MAX_EPOCHS = 100_000
 """Most epochs a training config (or a study's other epoch counts) may ask for."""
@@ -492,8 +494,9 @@ def fit_pack(
 
     Parameters
     ----------
-    pack : GraphRNNPack
-        Trained in place (on ``config.device``, if set).
+    pack : GraphRNNPack, GraphRNNStack or ClassifierStack
+        Trained in place (on ``config.device``, if set); its ``owners`` say which
+        member each parameter entry belongs to.
     train, test, config, seed, validation, phase
         As in :func:`fit`.
     on_epoch : callable, optional
@@ -508,8 +511,9 @@ def fit_pack(
         ``nonzero_params``/``total_params`` count that member alone (as
         ``count_parameters`` of its unpacked GraphRNN), ``seconds`` is the pack's time.
     """  # noqa: E501  (the clipping formula, one line of math)
-    if not isinstance(pack, (GraphRNNPack, ClassifierStack)):
-        raise InputError(f"fit_pack needs a GraphRNNPack or a ClassifierStack; got {type(pack).__name__}.")
+    if not isinstance(pack, (GraphRNNPack, GraphRNNStack, ClassifierStack)):
+        raise InputError(f"fit_pack needs a GraphRNNPack, a GraphRNNStack or a ClassifierStack; "
+                         f"got {type(pack).__name__}.")
     train, test, validation = _place(pack, config.device, train, test, validation)
     trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
     generator = torch.Generator().manual_seed(int(seed))

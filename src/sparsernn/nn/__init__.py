@@ -1,10 +1,12 @@
 """Neural network building blocks: masked RNN/LSTM/GRU/Linear, the sequence classifier,
-GraphRNN and its packed form, stacks of classifiers, and helpers that enumerate masked weights and count parameters."""
+GraphRNN and its packed and stacked forms, stacks of classifiers, and helpers that enumerate
+masked weights and count parameters."""
 
 from .classifier import CELLS, SequenceClassifier
 from .classifier_stack import ClassifierStack
 from .graph_pack import GraphRNNPack
 from .graph_rnn import GraphRNN, to_graph
+from .graph_stack import GraphRNNStack
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedModule, MaskedRNN, mask_name
 from .weights import (
     MaskedWeight,
@@ -20,6 +22,7 @@ __all__ = [
     "ClassifierStack",
     "GraphRNN",
     "GraphRNNPack",
+    "GraphRNNStack",
     "MaskedGRU",
     "MaskedLSTM",
     "MaskedLinear",
