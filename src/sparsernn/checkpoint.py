@@ -47,7 +47,7 @@ from .data import Vocabulary
 from .errors import InputError
 from .nn import GraphRNN, GraphRNNPack, SequenceClassifier
 
-__all__ = ["FORMAT", "MODEL_CLASSES", "Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["FORMAT", "MODEL_CLASSES", "Checkpoint", "check_labels", "load_checkpoint", "meta_model", "save_checkpoint"]
 
 FORMAT = "sparsernn.checkpoint/2"
 READABLE = ("sparsernn.checkpoint/1", FORMAT)
@@ -168,8 +168,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if trial_id is not None and not isinstance(trial_id, str):
         raise InputError(f"{where} is damaged: 'trial_id' must be a str; got {type(trial_id).__name__}.")
     model = _model(name, payload["hparams"], payload["state_dict"], where)
-    vocab = _vocab(payload["vocab"], _vocab_size(model), where)
-    classes = _classes(payload.get("classes"), _num_classes(model), where)
+    vocab, classes = check_labels(model, payload["vocab"], payload.get("classes"), where)
     return Checkpoint(model, vocab, classes, trial_id, metadata)
 
 
@@ -186,8 +185,15 @@ def _load_error(exc: Exception) -> str:
     return first.split(" This is an internal miniz error")[0]  # the rest is a paragraph on corrupt files
 
 
-def _model(name: str, hparams: object, state: object, where: str) -> nn.Module:
-    """The ``name`` model ``hparams`` describe, with the weights ``state``; InputError unless they fit."""
+def meta_model(name: str, hparams: object, state: dict[str, torch.Tensor], where: str) -> nn.Module:
+    """The ``name`` model (a key of :data:`MODEL_CLASSES`) that ``hparams`` describe, built on
+    the meta device (shapes only: it allocates nothing and draws no random numbers).
+
+    InputError naming ``where`` unless ``hparams`` are the constructor's arguments and
+    describe a model no larger than ``state`` (the tensors a file holds, of any device)
+    can fill; whether ``state`` fits it exactly is the caller's check. Every file format
+    of a model reads its model description with this.
+    """
     if not isinstance(hparams, dict) or not all(isinstance(k, str) for k in hparams):
         raise InputError(f"{where} is damaged: 'hparams' must be a dict of {name}'s arguments; "
                          f"got {type(hparams).__name__}.")
@@ -198,16 +204,21 @@ def _model(name: str, hparams: object, state: object, where: str) -> nn.Module:
     if unknown or absent:
         problem = f"unknown argument {unknown[0]!r}" if unknown else f"no {absent[0]!r}"
         raise InputError(f"{where} is damaged: its 'hparams' have {problem}.")
+    _check_size(name, hparams, state, where)
+    try:
+        with torch.device("meta"):
+            return MODEL_CLASSES[name][1](hparams)
+    except Exception as exc:  # whatever the constructor makes of damaged arguments (networkx's errors too)
+        raise InputError(f"{where} is damaged: {_first_line(exc)}") from None
+
+
+def _model(name: str, hparams: object, state: object, where: str) -> nn.Module:
+    """The ``name`` model ``hparams`` describe, with the weights ``state``; InputError unless they fit."""
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in state.items()):
         raise InputError(f"{where} is damaged: 'state_dict' must be a dict of tensors.")
-    _check_size(name, hparams, state, where)
+    expected = meta_model(name, hparams, state, where).state_dict()
     build = MODEL_CLASSES[name][1]
-    try:
-        with torch.device("meta"):  # shapes only: allocates nothing, draws no random numbers
-            expected = build(hparams).state_dict()
-    except Exception as exc:  # whatever the constructor makes of damaged arguments (networkx's errors too)
-        raise InputError(f"{where} is damaged: {_first_line(exc)}") from None
     for key in sorted(set(expected) ^ set(state)):
         which = "lacks" if key in expected else "has an unexpected"
         raise InputError(f"{where} does not match its model: it {which} tensor {key!r}.")
@@ -261,6 +272,15 @@ def _num_classes(model: nn.Module) -> int:
     if isinstance(model, GraphRNNPack):
         return model.num_classes
     return model.hparams["num_classes"]
+
+
+def check_labels(model: nn.Module, symbols: object, names: object,
+                 where: str) -> tuple[Vocabulary | None, tuple[str, ...] | None]:
+    """The vocabulary and class names a file saved with ``model`` (of
+    :data:`MODEL_CLASSES`, also on the meta device), each None if absent; InputError naming
+    ``where`` unless the model can embed the vocabulary and has one output per class name.
+    """
+    return _vocab(symbols, _vocab_size(model), where), _classes(names, _num_classes(model), where)
 
 
 def _vocab(symbols: object, size: int | None, where: str) -> Vocabulary | None:

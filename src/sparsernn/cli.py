@@ -43,6 +43,9 @@ from .data import dataset_source, list_datasets
 from .data.csv_file import csv_strings, read_text
 from .devices import check_device_name
 from .errors import InputError
+from .infer import export as export_model
+from .infer import is_exported
+from .infer import load as load_exported
 from .nn import CELLS
 from .predict import UNKNOWN
 from .predict import predict as predict_strings
@@ -518,9 +521,10 @@ def status(directory, study) -> None:
               help="Strings per forward pass.")
 def predict(checkpoint, input_path, as_csv, string_column, output, unknown, batch_size) -> None:
     """Classify strings with the model saved in CHECKPOINT (a study saves each trial's as
-    OUT/checkpoints/<trial id>.pt; see 'sparsernn results OUT' for the ids)."""
+    OUT/checkpoints/<trial id>.pt; see 'sparsernn results OUT' for the ids), or in a model
+    file written by 'sparsernn export' (run with sparse kernels)."""
     _check_export(None if output == "-" else output)
-    saved = load_checkpoint(checkpoint)
+    saved = load_exported(checkpoint) if is_exported(checkpoint) else load_checkpoint(checkpoint)
     name = "standard input" if input_path == "-" else input_path
     text = read_text(input_path)
     if as_csv if as_csv is not None else input_path.lower().endswith(".csv"):
@@ -536,6 +540,29 @@ def predict(checkpoint, input_path, as_csv, string_column, output, unknown, batc
         click.echo(result, nl=False)
     else:
         _write(output, result)
+
+
+@cli.command("export")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The model file to write (safetensors; e.g. model.safetensors).")
+def export(checkpoint, out) -> None:
+    """Write the model saved in CHECKPOINT as a compact model file: each masked weight
+    matrix as CSR (int32 indices) or bitmask + values, whichever is smaller, in a
+    safetensors file that 'sparsernn predict' and sparsernn.infer.load read and run with
+    sparse kernels."""
+    written = export_model(load_checkpoint(checkpoint), out)
+    console.print(f"wrote {out}: {_bytes(written.file_bytes)} (dense fp32: {_bytes(written.dense_bytes)}, "
+                  f"{written.ratio:.2f}x)")
+
+
+def _bytes(n: int) -> str:
+    """A file size in decimal units: 812 B, 3.4 kB, 0.41 MB, 1.20 GB."""
+    if n < 1000:
+        return f"{n} B"
+    if n < 100_000:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n / 1e6:.2f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
 
 @cli.group()

@@ -4,9 +4,10 @@
 model and vocabulary and returns a table: each string, its predicted class (by the
 checkpoint's class names) and the probability of every class (the softmax of the
 logits). ``sparsernn predict CHECKPOINT --input FILE`` does the same from the command
-line. A symbol the vocabulary does not know is refused (``unknown="error"``, the
-default: the model never saw it, so its prediction would be a guess) or read as the
-unknown token ``<unk>`` (``unknown="unk"``).
+line, also with a model file from ``sparsernn export`` (:mod:`sparsernn.infer`). A
+symbol the vocabulary does not know is refused (``unknown="error"``, the default: the
+model never saw it, so its prediction would be a guess) or read as the unknown token
+``<unk>`` (``unknown="unk"``).
 
 Examples
 --------
@@ -53,8 +54,10 @@ def predict(saved: Checkpoint, strings: Sequence[str], *, unknown: str = "error"
     Parameters
     ----------
     saved : Checkpoint
-        From :func:`~sparsernn.checkpoint.load_checkpoint`; its model must read tokens
-        (it has a vocabulary) and be a single network (not a :class:`GraphRNNPack`).
+        From :func:`~sparsernn.checkpoint.load_checkpoint`, or from
+        :func:`sparsernn.infer.load` (a model file: its model computes with sparse
+        kernels); its model must read tokens (it has a vocabulary) and be a single
+        network (not a :class:`GraphRNNPack`).
     strings : sequence of str
         Each non-empty.
     unknown : {"error", "unk"}, default "error"

@@ -29,7 +29,7 @@ from ..errors import InputError
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedRNN
 from .weights import ParameterCount, count_parameters
 
-__all__ = ["CELLS", "SequenceClassifier"]
+__all__ = ["CELLS", "SequenceClassifier", "check_batch"]
 
 # cell name -> (masked recurrent class, extra constructor arguments)
 CELLS: dict[str, tuple[type[nn.RNNBase], dict]] = {
@@ -182,38 +182,49 @@ class SequenceClassifier(nn.Module):
         return self.readout(last)  # (B, num_classes)
 
     def _check_inputs(self, inputs: Tensor, lengths) -> Tensor:
-        if not isinstance(inputs, Tensor):
-            raise InputError(f"inputs must be a torch.Tensor; got {type(inputs).__name__}.")
-        vocab, features = self._hparams["vocab_size"], self._hparams["input_features"]
-        if vocab is not None:
-            if inputs.dim() != 2 or inputs.is_floating_point() or inputs.is_complex():
-                raise InputError(
-                    "inputs must be a (B, T) integer tensor of token ids; "
-                    f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
-                )
-            if inputs.numel():
-                low, high = (int(v) for v in torch.aminmax(inputs))
-                if low < 0 or high >= vocab:
-                    raise InputError(f"inputs must hold token ids in [0, {vocab}); got values in [{low}, {high}].")
-        elif inputs.dim() != 3 or inputs.shape[-1] != features or not inputs.is_floating_point():
-            raise InputError(
-                f"inputs must be a (B, T, {features}) float tensor; "
-                f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
-            )
-        batch, steps = inputs.shape[:2]
-        lengths = torch.as_tensor(lengths, device="cpu")
-        if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.dtype == torch.bool:
-            raise InputError(
-                f"lengths must be a ({batch},) integer tensor; "
-                f"got shape {tuple(lengths.shape)} and dtype {lengths.dtype}."
-            )
-        if batch == 0:
-            raise InputError("inputs must hold at least one sequence; got an empty batch.")
-        low, high = (int(v) for v in torch.aminmax(lengths))
-        if low < 1 or high > steps:
-            raise InputError(f"lengths must lie in [1, {steps}] (the padded length); got [{low}, {high}].")
-        return lengths.to(torch.int64)
+        return check_batch(inputs, lengths, vocab_size=self._hparams["vocab_size"],
+                           input_features=self._hparams["input_features"])
 
     def count_parameters(self) -> ParameterCount:
         """Nonzero effective and total parameter elements; see :func:`sparsernn.nn.count_parameters`."""
         return count_parameters(self)
+
+
+def check_batch(inputs: Tensor, lengths, *, vocab_size: int | None, input_features: int | None) -> Tensor:
+    """Return ``lengths`` as a CPU int64 tensor if ``inputs`` and ``lengths`` are a padded batch
+    for a model of ``vocab_size`` token ids (or of ``input_features`` float features), else
+    raise :class:`~sparsernn.errors.InputError` saying what was expected.
+
+    >>> check_batch(torch.tensor([[1, 2, 0]]), [2], vocab_size=3, input_features=None)
+    tensor([2])
+    """
+    if not isinstance(inputs, Tensor):
+        raise InputError(f"inputs must be a torch.Tensor; got {type(inputs).__name__}.")
+    if vocab_size is not None:
+        if inputs.dim() != 2 or inputs.is_floating_point() or inputs.is_complex():
+            raise InputError(
+                "inputs must be a (B, T) integer tensor of token ids; "
+                f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
+            )
+        if inputs.numel():
+            low, high = (int(v) for v in torch.aminmax(inputs))
+            if low < 0 or high >= vocab_size:
+                raise InputError(f"inputs must hold token ids in [0, {vocab_size}); got values in [{low}, {high}].")
+    elif inputs.dim() != 3 or inputs.shape[-1] != input_features or not inputs.is_floating_point():
+        raise InputError(
+            f"inputs must be a (B, T, {input_features}) float tensor; "
+            f"got shape {tuple(inputs.shape)} and dtype {inputs.dtype}."
+        )
+    batch, steps = inputs.shape[:2]
+    lengths = torch.as_tensor(lengths, device="cpu")
+    if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.dtype == torch.bool:
+        raise InputError(
+            f"lengths must be a ({batch},) integer tensor; "
+            f"got shape {tuple(lengths.shape)} and dtype {lengths.dtype}."
+        )
+    if batch == 0:
+        raise InputError("inputs must hold at least one sequence; got an empty batch.")
+    low, high = (int(v) for v in torch.aminmax(lengths))
+    if low < 1 or high > steps:
+        raise InputError(f"lengths must lie in [1, {steps}] (the padded length); got [{low}, {high}].")
+    return lengths.to(torch.int64)
