@@ -151,7 +151,7 @@ def test_what_cannot_be_stacked_is_refused():
                             ([torch.nn.Linear(2, 2)], "member 1")]:
         with pytest.raises(InputError, match=message):
             GraphRNNStack([gru, *others])
-    with pytest.raises(InputError, match="non-empty list"):
+    with pytest.raises(InputError, match="needs at least one GraphRNN"):
         GraphRNNStack([])
     with pytest.raises(InputError, match="'index' parameter"):
         GraphRNNStack([gru]).member(1)

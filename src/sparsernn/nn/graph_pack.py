@@ -58,7 +58,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import NamedTuple
 
@@ -83,20 +83,21 @@ def _starts(sizes: Sequence[int]) -> list[int]:
     return [0, *accumulate(sizes)][: len(sizes)]
 
 
-def _check_members(members: Sequence[GraphRNN]) -> tuple[list[GraphRNN], list[dict]]:
-    """The members as a list, and their hparams, if they are GraphRNNs that can share a pack."""
-    members = list(members)
+def check_members(members: Sequence[GraphRNN], owner: str) -> tuple[list[GraphRNN], list[dict]]:
+    """The members as a list, and their hparams, if they are GraphRNNs that can share one
+    ``owner`` (a GraphRNNPack or a GraphRNNStack): one cell, vocabulary and number of classes."""
+    members = list(members) if isinstance(members, Iterable) else []
     if not members:
-        raise InputError("GraphRNNPack needs at least one GraphRNN; got none.")
+        raise InputError(f"{owner} needs at least one GraphRNN; got none.")
     for index, member in enumerate(members):
         if not isinstance(member, GraphRNN):
-            raise InputError(f"GraphRNNPack members must be GraphRNNs; member {index} is a "
+            raise InputError(f"{owner} members must be GraphRNNs; member {index} is a "
                              f"{type(member).__name__}.")
     hparams = [member.hparams for member in members]
     for key in ("cell", "vocab_size", "num_classes"):
         values = {h[key] for h in hparams}
         if len(values) > 1:
-            raise InputError(f"The members of a GraphRNNPack must share their '{key}'; "
+            raise InputError(f"The members of a {owner} must share their '{key}'; "
                              f"got {sorted(values, key=str)}.")
     return members, hparams
 
@@ -148,7 +149,7 @@ class GraphRNNPack(nn.Module):
 
     def __init__(self, members: Sequence[GraphRNN]) -> None:
         super().__init__()
-        members, hparams = _check_members(members)
+        members, hparams = check_members(members, "GraphRNNPack")
         self.cell, self.vocab_size, self.num_classes = (hparams[0][k] for k in ("cell", "vocab_size", "num_classes"))
         self.num_members = len(members)
         self._member_hparams = hparams

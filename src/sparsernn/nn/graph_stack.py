@@ -77,7 +77,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import accumulate
 from typing import NamedTuple
 
@@ -86,6 +86,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 from .classifier_stack import _key, pack_sorted, stacked_layer, unsort
+from .graph_pack import check_members
 from .graph_rnn import GATES, GraphRNN
 from .weights import ParameterCount
 
@@ -96,24 +97,6 @@ _WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # a layer's paramet
 
 def _span(start: int, size: int) -> Tensor:
     return torch.arange(start, start + size)
-
-
-def _check_members(members: Sequence[GraphRNN]) -> tuple[list[GraphRNN], list[dict]]:
-    """The members as a list, and their hparams, if they are GraphRNNs that can share a stack."""
-    members = list(members) if isinstance(members, Iterable) else []
-    if not members:
-        raise InputError("GraphRNNStack needs a non-empty list of GraphRNNs; got none.")
-    for index, member in enumerate(members):
-        if not isinstance(member, GraphRNN):
-            raise InputError(f"GraphRNNStack members must be GraphRNNs; member {index} is a "
-                             f"{type(member).__name__}.")
-    hparams = [member.hparams for member in members]
-    for key in ("cell", "vocab_size", "num_classes"):
-        values = {h[key] for h in hparams}
-        if len(values) > 1:
-            raise InputError(f"The members of a GraphRNNStack must share their '{key}'; "
-                             f"got {sorted(values, key=str)}.")
-    return members, hparams
 
 
 class _Layout(NamedTuple):
@@ -197,7 +180,7 @@ class GraphRNNStack(nn.Module):
 
     def __init__(self, members: Sequence[GraphRNN]) -> None:
         super().__init__()
-        members, hparams = _check_members(members)
+        members, hparams = check_members(members, "GraphRNNStack")
         self.cell, self.vocab_size, self.num_classes = (hparams[0][k] for k in ("cell", "vocab_size", "num_classes"))
         self.num_members = G = len(members)
         self._member_hparams = hparams
