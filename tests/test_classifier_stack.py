@@ -125,3 +125,12 @@ def test_a_pruning_study_gives_the_same_trials_and_numbers_batched_or_not(tmp_pa
     for key in ("train_loss", "test_loss", "test_acc", "actual_sparsity", "nonzero_params"):
         assert batched[key].fillna(-1).tolist() == pytest.approx(alone[key].fillna(-1).tolist(), abs=1e-5), key
     assert sparse_b.tolist() == sparse_a.tolist()
+
+
+def test_a_bad_batch_is_refused_as_a_classifier_refuses_it():
+    stack = ClassifierStack(members("gru", n=2))
+    tokens, lengths = batch()
+    with pytest.raises(InputError, match=r"token ids in \[0, 9\); got values in \[0, 12\]"):
+        stack(tokens.clamp(max=12).index_fill(0, torch.tensor([0]), 12), lengths)
+    with pytest.raises(InputError, match=r"lengths must lie in \[1, 12\]"):
+        stack(tokens, lengths + 1)

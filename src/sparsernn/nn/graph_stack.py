@@ -85,6 +85,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
+from .classifier import check_batch
 from .classifier_stack import _key, pack_sorted, stacked_layer, unsort
 from .graph_pack import check_members
 from .graph_rnn import GATES, GraphRNN
@@ -228,10 +229,7 @@ class GraphRNNStack(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """Logits (B, num_members, num_classes): member g's at ``[:, g]``."""
-        lengths = torch.as_tensor(lengths, device="cpu").to(torch.int64)
-        if inputs.dim() != 2 or lengths.shape != inputs.shape[:1] or len(lengths) == 0:
-            raise InputError(f"inputs must be a (B, T) tensor of token ids with (B,) lengths; got shapes "
-                             f"{tuple(inputs.shape)} and {tuple(lengths.shape)}.")
+        lengths = check_batch(inputs, lengths, vocab_size=self.vocab_size, input_features=None)
         if not torch.is_grad_enabled():  # evaluation: every member exactly as it computes alone
             return torch.stack([self._own(g, inputs, lengths) for g in range(self.num_members)], dim=1)
         packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) time-major, batch sizes, sort order
