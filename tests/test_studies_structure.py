@@ -75,8 +75,8 @@ def test_generator_trial_ids_are_unchanged():
     # the thesis preset's data (its negatives) and batch size changed with the BA generator;
     # these pin the preset's ids since then
     assert (len(trials), trials[0].id, trials[-1].id) == (800, "9b38ea89a5658333", "f96ba820721c2ee7")
-    packed = expand(preset("thesis-structure"))  # pack: 16 is part of a trial
-    assert packed[0].config["graph"]["pack"] == 16 and not {t.id for t in packed} & {t.id for t in trials}
+    packed = expand(preset("thesis-structure"))  # pack: 100 is part of a trial
+    assert packed[0].config["graph"]["pack"] == 100 and not {t.id for t in packed} & {t.id for t in trials}
 
 
 # A GraphML file (undirected, named vertices) and an edge-list JSON file (directed, acyclic).

@@ -36,7 +36,7 @@ from ...graphs import (
     to_dag,
 )
 from ...ids import content_id
-from ...nn import GraphRNN, GraphRNNPack, to_graph
+from ...nn import GraphRNN, GraphRNNStack, to_graph
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit, fit_pack
@@ -91,9 +91,9 @@ class StructureConfig(_Config):
     recurrence: Literal["layer", "self", "none"] = "layer"
     readout: Literal["sinks", "last_layer"] = "sinks"
     pack: int = Field(1, ge=1, description="Generator graphs trained together as one packed network "
-                      "(sparsernn.nn.GraphRNNPack): graph seeds in blocks of this size, per generator, cell "
-                      "and seed. Each graph trains as it would alone (to float rounding) and several times "
-                      "faster; 1 trains each graph alone.")
+                      "(sparsernn.nn.GraphRNNStack, cost linear in the pack size): graph seeds in blocks of "
+                      "this size, per generator, cell and seed. Each graph trains as it would alone (to float "
+                      "rounding) and several times faster; 1 trains each graph alone.")
 
     @field_validator("sizes")
     @classmethod
@@ -301,7 +301,7 @@ def trial_graph(spec: GeneratorGraph | FileGraph | dict) -> nx.DiGraph:
 
 
 def pack_key(trial: Trial) -> str | None:
-    """Trials with equal keys train together as one :class:`~sparsernn.nn.GraphRNNPack`.
+    """Trials with equal keys train together as one :class:`~sparsernn.nn.GraphRNNStack`.
 
     A generator trial with ``pack = P > 1`` shares its key with the trials of the same
     cell, seed, data, training and generator whose graph seeds lie in the same block
@@ -342,7 +342,7 @@ def run_structure_pack(
     on_epoch: Callable[[int, dict], None] | None = None,
     on_batch: BatchCallback | None = None,
 ) -> list[TrialResult]:
-    """Train the trials of one pack (equal :func:`pack_key`) as one GraphRNNPack.
+    """Train the trials of one pack (equal :func:`pack_key`) as one GraphRNNStack.
 
     Each member starts from its own initialisation (as :func:`run_structure_trial`
     would build it) and trains as :func:`~sparsernn.train.fit` would train it alone, to
@@ -354,7 +354,7 @@ def run_structure_pack(
     splits = trial_data(first)  # equal keys: equal data, seed and training settings
     vocab = Vocabulary.from_strings(splits.train.strings)
     train, test, validation = encode_splits(vocab, splits)
-    pack = GraphRNNPack([_trial_model(trial.spec, len(vocab)) for trial in trials])
+    pack = GraphRNNStack([_trial_model(trial.spec, len(vocab)) for trial in trials])
     results = fit_pack(pack, train, test, first.training, seed=derive_seed(first.seed, "order"),
                        validation=validation, on_epoch=on_epoch, on_batch=on_batch)
     seconds = (time.perf_counter() - start) / len(trials)
