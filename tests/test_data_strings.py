@@ -40,11 +40,10 @@ def test_labelled_strings_equality_and_take():
     ("abc", [1, 0, 1], "got a single str"),
     (["a", 3], [1, 0], r"strings\[1\] must be a str; got 3"),
     (["a", ""], [1, 0], r"strings\[1\] is empty"),
-    (["a", "b"], [1], "one label per string \\(2\\)"),
+    (["a", "b"], [1], "one label per sequence \\(2\\)"),
     (["a", "b"], [[1, 0]], "1-D array"),
-    (["a", "b"], [1, 2], r"must be 0 or 1; labels\[1\] is 2"),
-    (["a", "b"], [-1, 0], r"labels\[0\] is -1"),
-    (["a", "b"], [0.0, 1.0], "integers 0 or 1; got dtype float64"),
+    (["a", "b"], [-1, 0], r"class indices >= 0; labels\[0\] is -1"),
+    (["a", "b"], [0.0, 1.0], "integer class indices; got dtype float64"),
 ])
 def test_labelled_strings_rejects_bad_input(strings, labels, match):
     with pytest.raises(InputError, match=match):
@@ -87,11 +86,16 @@ def test_summary_without_validation_and_with_an_empty_split():
 
 def test_dataset_splits_validates_its_fields():
     train = LabelledStrings(["a"], [1])
-    with pytest.raises(InputError, match="two distinct class names"):
+    with pytest.raises(InputError, match="at least two distinct names"):
         DatasetSplits("x", train, train, None, ("a",))
-    with pytest.raises(InputError, match="two distinct class names"):
+    with pytest.raises(InputError, match="at least two distinct names"):
         DatasetSplits("x", train, train, None, ("a", "a"))
-    with pytest.raises(InputError, match="DatasetSplits.test must be a LabelledStrings"):
+    three = LabelledStrings(["a", "b"], [1, 2])  # three classes
+    with pytest.raises(InputError, match="DatasetSplits.test has label 2, but there are only 2 classes"):
+        DatasetSplits("x", train, three, None, ("a", "b"))
+    assert DatasetSplits("x", three, three, None, ("a", "b", "c")).summary()["splits"]["test"]["class_counts"] \
+        == [0, 1, 1]
+    with pytest.raises(InputError, match="DatasetSplits.test of a 'classify' dataset must be a LabelledStrings"):
         DatasetSplits("x", train, ["a"], None, ("a", "b"))
     with pytest.raises(InputError, match="DatasetSplits.name"):
         DatasetSplits("", train, train, None, ("a", "b"))

@@ -31,7 +31,8 @@ from .reber import (
     reber_dataset,
 )
 from .registry import DatasetInfo, dataset_source, list_datasets, load_dataset
-from .strings import DatasetSplits, LabelledStrings, stratified_split
+from .sequences import LabelledSequences, StepStrings
+from .strings import TASKS, DatasetSplits, LabelledStrings, stratified_split
 from .vocab import Vocabulary
 
 __all__ = [
@@ -39,8 +40,11 @@ __all__ = [
     "DatasetInfo",
     "DatasetSplits",
     "FOREIGN_LETTERS",
+    "LabelledSequences",
     "LabelledStrings",
     "REBER_ALPHABET",
+    "StepStrings",
+    "TASKS",
     "Vocabulary",
     "count_reber",
     "csv_dataset",

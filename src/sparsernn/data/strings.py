@@ -1,8 +1,12 @@
 """Labelled strings, the splits of a dataset, and a stratified split.
 
-A dataset in sparsernn is a list of strings with a binary label each
-(:class:`LabelledStrings`); a :class:`DatasetSplits` holds its train, test and optional
-validation parts together with the class names. Both are immutable.
+A classification dataset of symbols is a list of strings with a class label each
+(:class:`LabelledStrings`); of real vectors, a list of ``(T_i, C)`` arrays with a label
+each (:class:`~sparsernn.data.sequences.LabelledSequences`); a per-step task's, strings
+with a target at every step (:class:`~sparsernn.data.sequences.StepStrings`). A
+:class:`DatasetSplits` holds the train, test and optional validation parts of one of
+them together with the class names and the task (:mod:`sparsernn.tasks`). All are
+immutable.
 
 Example
 -------
@@ -19,12 +23,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import seeding
 from ..checks import check_fraction
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .sequences import LabelledSequences
 
 
 def check_split_fractions(test_fraction: object, validation_fraction: object,
@@ -49,23 +57,40 @@ def round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5))
 
 
+def check_labels(labels: object, n: int, owner: str) -> np.ndarray:
+    """``labels`` as a fresh ``int64`` array of ``n`` class indices ``>= 0``; else InputError
+    naming ``owner`` (e.g. ``"LabelledStrings"``)."""
+    raw = np.asarray(labels)
+    if raw.ndim != 1 or len(raw) != n:
+        raise InputError(f"{owner}.labels must be a 1-D array with one label per sequence ({n}); "
+                         f"got shape {raw.shape}.")
+    if len(raw) and not (np.issubdtype(raw.dtype, np.integer) or raw.dtype == np.bool_):
+        raise InputError(f"{owner}.labels must be integer class indices; got dtype {raw.dtype}.")
+    out = raw.astype(np.int64)  # always a copy, so the caller's array stays theirs
+    bad = np.flatnonzero(out < 0)
+    if len(bad):
+        raise InputError(f"{owner}.labels must be class indices >= 0; labels[{bad[0]}] is {out[bad[0]]}.")
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class LabelledStrings:
-    """Strings with a binary label each.
+    """Strings with a class label each.
 
     Parameters
     ----------
     strings : sequence of str
         The strings; each must be non-empty. Stored as a tuple.
     labels : array-like of int
-        One label per string, each 0 or 1. Stored as an ``int64`` copy. (It is left
-        writable, since :func:`torch.as_tensor` warns about read-only arrays.)
+        One label per string, each a class index ``>= 0`` (0 or 1 for a binary task).
+        Stored as an ``int64`` copy. (It is left writable, since :func:`torch.as_tensor`
+        warns about read-only arrays.)
 
     Raises
     ------
     InputError
-        If a string is not a ``str`` or is empty, if a label is not 0 or 1, or if the
-        lengths differ.
+        If a string is not a ``str`` or is empty, if a label is negative or not an
+        integer, or if the lengths differ.
 
     Examples
     --------
@@ -88,20 +113,8 @@ class LabelledStrings:
                 raise InputError(f"LabelledStrings.strings[{i}] must be a str; got {s!r}.")
             if not s:
                 raise InputError(f"LabelledStrings.strings[{i}] is empty; every string needs at least one symbol.")
-        raw = np.asarray(self.labels)
-        if raw.ndim != 1 or len(raw) != len(strings):
-            raise InputError(
-                f"LabelledStrings.labels must be a 1-D array with one label per string ({len(strings)}); "
-                f"got shape {raw.shape}."
-            )
-        if len(raw) and not (np.issubdtype(raw.dtype, np.integer) or raw.dtype == np.bool_):
-            raise InputError(f"LabelledStrings.labels must be integers 0 or 1; got dtype {raw.dtype}.")
-        labels = raw.astype(np.int64)  # always a copy, so the caller's array stays theirs
-        bad = np.flatnonzero((labels != 0) & (labels != 1))
-        if len(bad):
-            raise InputError(f"LabelledStrings.labels must be 0 or 1; labels[{bad[0]}] is {labels[bad[0]]}.")
         object.__setattr__(self, "strings", strings)
-        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "labels", check_labels(self.labels, len(strings), "LabelledStrings"))
 
     def __len__(self) -> int:
         return len(self.strings)
@@ -127,52 +140,86 @@ class LabelledStrings:
         return np.fromiter((len(s) for s in self.strings), dtype=np.int64, count=len(self.strings))
 
 
-def _split_summary(data: LabelledStrings) -> dict:
+def _split_summary(data) -> dict:
     lengths = data.lengths()
+    out = {"size": len(data)}
+    if hasattr(data, "labels"):
+        counts = np.bincount(data.labels, minlength=2)
+        out.update({"positives": int(counts[1])} if len(counts) == 2 else {"class_counts": counts.tolist()})
     return {
-        "size": len(data),
-        "positives": int(data.labels.sum()),
+        **out,
         "min_length": int(lengths.min()) if len(lengths) else None,
         "mean_length": float(lengths.mean()) if len(lengths) else None,
         "max_length": int(lengths.max()) if len(lengths) else None,
     }
 
 
+TASKS = ("classify", "next_symbols", "language_model")
+"""What a dataset asks of a model (:mod:`sparsernn.tasks` says how each is trained and scored)."""
+
+
 @dataclass(frozen=True)
 class DatasetSplits:
-    """A dataset split into train, test and (optionally) validation strings.
+    """A dataset split into train, test and (optionally) validation parts.
 
     Attributes
     ----------
     name : str
         The dataset's name, e.g. ``"reber"`` or a CSV file's stem.
-    train, test : LabelledStrings
-    validation : LabelledStrings or None
+    train, test : LabelledStrings, LabelledSequences or StepStrings
+        All splits hold the same type.
+    validation : same type or None
         ``None`` when no validation split was asked for.
-    classes : tuple of two str
-        Class names, indexed by label: ``classes[1]`` is the name of label 1.
+    classes : tuple of str
+        The names of the model's outputs. ``task="classify"``: at least two distinct
+        class names, indexed by label (``classes[1]`` names label 1). Per-step tasks:
+        the distinct symbols a target may hold, one output each, in output order.
+    task : {"classify", "next_symbols", "language_model"}, default "classify"
+        One label per sequence (LabelledStrings or LabelledSequences); the set of legal
+        next symbols at every step; the next symbol at every step (both StepStrings).
     """
 
     name: str
-    train: LabelledStrings
-    test: LabelledStrings
-    validation: LabelledStrings | None
+    train: object
+    test: object
+    validation: object | None
     classes: tuple[str, ...]
+    task: str = "classify"
 
     def __post_init__(self) -> None:
+        from .sequences import LabelledSequences, StepStrings
+
         if not isinstance(self.name, str) or not self.name:
             raise InputError(f"DatasetSplits.name must be a non-empty str; got {self.name!r}.")
-        for field in ("train", "test"):
-            if not isinstance(getattr(self, field), LabelledStrings):
-                raise InputError(f"DatasetSplits.{field} must be a LabelledStrings; got {getattr(self, field)!r}.")
-        if self.validation is not None and not isinstance(self.validation, LabelledStrings):
-            raise InputError(f"DatasetSplits.validation must be a LabelledStrings or None; got {self.validation!r}.")
+        if self.task not in TASKS:
+            raise InputError(f"DatasetSplits.task must be one of {', '.join(TASKS)}; got {self.task!r}.")
+        allowed = (LabelledStrings, LabelledSequences) if self.task == "classify" else (StepStrings,)
+        kind = type(self.train) if isinstance(self.train, allowed) else None
+        names = " or ".join(t.__name__ for t in allowed)
+        for field in ("train", "test", "validation"):
+            part = getattr(self, field)
+            if part is None and field == "validation":
+                continue
+            if kind is None or type(part) is not kind:
+                expected = names if kind is None else kind.__name__
+                raise InputError(f"DatasetSplits.{field} of a {self.task!r} dataset must be a {expected}; "
+                                 f"got {type(part).__name__}.")
         classes = tuple(self.classes)
-        if len(classes) != 2 or not all(isinstance(c, str) for c in classes) or classes[0] == classes[1]:
-            raise InputError(f"DatasetSplits.classes must be two distinct class names; got {self.classes!r}.")
+        if not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes) or len(classes) < 2:
+            raise InputError(f"DatasetSplits.classes must be at least two distinct names; got {self.classes!r}.")
+        for field, part in self.splits().items():
+            if self.task == "classify" and len(part) and int(part.labels.max()) >= len(classes):
+                raise InputError(f"DatasetSplits.{field} has label {int(part.labels.max())}, but there are only "
+                                 f"{len(classes)} classes.")
+            if self.task != "classify":
+                known = set(classes)
+                bad = next((x for t in part.targets for step in t for x in step if x not in known), None)
+                if bad is not None:
+                    raise InputError(f"DatasetSplits.{field} has target symbol {bad!r}, which is not one of "
+                                     "its classes.")
         object.__setattr__(self, "classes", classes)
 
-    def splits(self) -> dict[str, LabelledStrings]:
+    def splits(self) -> dict[str, object]:
         """The splits by name: train, test, and validation if there is one."""
         out = {"train": self.train, "test": self.test}
         if self.validation is not None:
@@ -180,9 +227,11 @@ class DatasetSplits:
         return out
 
     def summary(self) -> dict:
-        """Sizes, positives and string lengths of every split, as plain JSON-able data.
+        """Sizes, class counts and lengths of every split, as plain JSON-able data.
 
-        Lengths of an empty split are ``None``.
+        A binary dataset counts its ``positives``, a dataset of more classes its
+        ``class_counts``; lengths of an empty split are ``None``. A task other than
+        ``"classify"`` is named under ``"task"``.
 
         Examples
         --------
@@ -193,8 +242,10 @@ class DatasetSplits:
         (3, {'size': 2, 'positives': 1, 'min_length': 5, 'mean_length': 5.0, 'max_length': 5})
         """
         splits = {name: _split_summary(data) for name, data in self.splits().items()}
+        task = {} if self.task == "classify" else {"task": self.task}
         return {
             "name": self.name,
+            **task,
             "classes": list(self.classes),
             "num_strings": sum(s["size"] for s in splits.values()),
             "splits": splits,
@@ -217,17 +268,18 @@ def _apportion(fraction: float, counts: list[int]) -> list[int]:
 
 
 def stratified_split(
-    data: LabelledStrings,
+    data: LabelledStrings | LabelledSequences,
     *,
     test_fraction: float = 0.25,
     validation_fraction: float = 0.0,
     seed: int | np.random.Generator,
-) -> tuple[LabelledStrings, LabelledStrings, LabelledStrings | None]:
+) -> tuple:
     """Split ``data`` into train, test and validation parts with the same class balance.
 
     Parameters
     ----------
-    data : LabelledStrings
+    data : LabelledStrings or LabelledSequences
+        Labels are class indices; every class from 0 to the largest label is split.
     test_fraction, validation_fraction : float
         Each in [0, 1), summing to less than 1. A fraction of 0 for validation gives
         ``None`` for that split; a test fraction of 0 gives an empty test split.
@@ -235,7 +287,7 @@ def stratified_split(
 
     Returns
     -------
-    train, test, validation : LabelledStrings, LabelledStrings, LabelledStrings or None
+    train, test, validation : the type of ``data``; validation None when its fraction is 0
 
     Notes
     -----
@@ -255,16 +307,20 @@ def stratified_split(
     (4, 2, 2, 1, 1)
     """
     func = "stratified_split"
-    if not isinstance(data, LabelledStrings):
-        raise InputError(f"The 'data' parameter of {func} must be a LabelledStrings; got {type(data).__name__}.")
+    from .sequences import LabelledSequences
+
+    if not isinstance(data, (LabelledStrings, LabelledSequences)):
+        raise InputError(f"The 'data' parameter of {func} must be a LabelledStrings or a LabelledSequences; "
+                         f"got {type(data).__name__}.")
     test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
     rng = seeding.rng(seed, func)
 
-    counts = [int(np.sum(data.labels == label)) for label in (0, 1)]
+    classes = range(max(2, int(data.labels.max()) + 1 if len(data) else 2))
+    counts = [int(np.sum(data.labels == label)) for label in classes]
     n_test = _apportion(test_fraction, counts)
     n_val = [min(v, n - t) for v, n, t in zip(_apportion(validation_fraction, counts), counts, n_test)]
     parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-    for label in (0, 1):
+    for label in classes:
         idx = rng.permutation(np.flatnonzero(data.labels == label))
         t, v = n_test[label], n_val[label]
         parts[1].append(idx[:t])
