@@ -69,7 +69,7 @@ def test_results_summary_and_csv(tmp_path, capfd):
     assert cli("results", tmp_path) == 0
     assert "rnn_tanh" in capfd.readouterr().out
     assert cli("results", tmp_path, "--csv", tmp_path / "flat.csv") == 0
-    df = pd.read_csv(tmp_path / "flat.csv")
+    df = pd.read_csv(tmp_path / "flat.csv", float_precision="round_trip")  # the written digits, exactly
     expected = ["run_id", "study", "kind", "parent", "configuration", "cell", "dataset", "seed", "target",
                 "target_sparsity", "model_sparsity", "phase", "epoch", "train_loss", "train_acc", "test_loss",
                 "test_acc", "nonzero_params", "total_params", "seconds", "status", "finished"]
@@ -85,7 +85,7 @@ def test_results_summary_and_csv(tmp_path, capfd):
     capfd.readouterr()
     assert cli("results", tmp_path, "--csv", "-") == 0  # standard output, the rows only
     import io
-    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(capfd.readouterr().out)), df)
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(capfd.readouterr().out), float_precision="round_trip"), df)
     assert not (Path.cwd() / "-").exists()
 
 

@@ -93,9 +93,9 @@ def test_errors_are_raised_at_the_call_not_at_the_first_batch():
         iterate_batches(inputs, lengths, labels, 4, shuffle=True)
     with pytest.raises(InputError, match="same first size; got 23, 22 and 23"):
         iterate_batches(inputs, lengths[:-1], labels, 4)
-    with pytest.raises(InputError, match=r"'inputs' parameter .* must be a 2-D tensor; got shape \(23,\)"):
+    with pytest.raises(InputError, match=r"'inputs' parameter .* must be a 2-D or 3-D tensor; got shape \(23,\)"):
         iterate_batches(labels, lengths, labels, 4)
-    with pytest.raises(InputError, match="'labels' parameter .* 1-D tensor; got list"):
+    with pytest.raises(InputError, match="'labels' parameter .* 1-D or 2-D or 3-D tensor; got list"):
         iterate_batches(inputs, lengths, [0] * 23, 4)
     bad = lengths.clone()
     bad[3] = 0

@@ -192,3 +192,43 @@ def test_csv_dataset_validates_parameters(tmp_path):
         csv_dataset(path, test_fraction=1.5, seed=0)
     with pytest.raises(InputError, match="'seed' parameter of csv_dataset must be an int"):
         csv_dataset(path, seed=None)
+
+
+# --------------------------------------------------------------------------- splits that come with the data
+
+def _rows(*rows):
+    return "".join(f"{','.join(r)}\n" for r in rows)
+
+
+def test_a_test_file_is_kept_as_the_test_split(tmp_path):
+    train = tmp_path / "train_data.csv"
+    test = tmp_path / "test_data.csv"
+    train.write_text(_rows(("string", "valid"), *[("B" + "T" * i + "E", str(i % 2)) for i in range(10)]))
+    test.write_text(_rows(("string", "valid"), ("BPE", "0"), ("BTXSE", "1"), ("BPVVE", "1")))
+    data = csv_dataset(train, seed=0, test_path=test, validation_fraction=0.2)
+    assert data.test.strings == ("BPE", "BTXSE", "BPVVE") and data.test.labels.tolist() == [0, 1, 1]
+    assert len(data.train) == 8 and len(data.validation) == 2
+    assert sorted(data.train.strings + data.validation.strings) == sorted("B" + "T" * i + "E" for i in range(10))
+    assert data == csv_dataset(train, seed=0, test_path=test, validation_fraction=0.2)
+
+
+def test_a_test_file_of_other_classes_is_refused(tmp_path):
+    train, test = tmp_path / "a.csv", tmp_path / "b.csv"
+    train.write_text(_rows(("string", "valid"), ("BTE", "0"), ("BPE", "1")))
+    test.write_text(_rows(("string", "valid"), ("BTE", "no"), ("BPE", "yes")))
+    with pytest.raises(InputError, match=r"b.csv: its classes 'no', 'yes' are not those of .*a.csv, '0', '1'"):
+        csv_dataset(train, seed=0, test_path=test)
+
+
+def test_a_split_column_says_each_rows_split(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(_rows(("string", "valid", "split"), ("BTE", "0", "train"), ("BPE", "1", "TRAIN"),
+                          ("BTTE", "0", "validation"), ("BPPE", "1", "test"), ("BTXSE", "1", "test")))
+    data = csv_dataset(path, seed=0, split_column="split", test_fraction=0.5)  # the fractions do not apply
+    assert data.train.strings == ("BTE", "BPE") and data.validation.strings == ("BTTE",)
+    assert data.test.strings == ("BPPE", "BTXSE") and data.test.labels.tolist() == [1, 1]
+    path.write_text(_rows(("string", "valid", "split"), ("BTE", "0", "train"), ("BPE", "1", "dev")))
+    with pytest.raises(InputError, match=r"s.csv, line 3: column 'split' holds 'dev'; expected one of train, test"):
+        csv_dataset(path, seed=0, split_column="split")
+    with pytest.raises(InputError, match="not both"):
+        csv_dataset(path, seed=0, split_column="split", test_path=path)

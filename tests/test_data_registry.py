@@ -18,8 +18,12 @@ def test_public_names_are_exported():
 
 def test_list_datasets():
     infos = list_datasets()
-    assert [i.name for i in infos] == ["reber", "embedded-reber"]
+    names = [i.name for i in infos]
+    assert names[:5] == ["reber", "embedded-reber", "embedded-reber-next", "pydoc-topics", "digits"]
+    assert {"ucr:GunPoint", "ucr:ItalyPowerDemand", "ucr:JapaneseVowels", "ucr:BasicMotions"} <= set(names)
     assert all(isinstance(i, DatasetInfo) and i.description for i in infos)
+    assert {i.name: (i.task, i.inputs) for i in infos}["pydoc-topics"] == ("language_model", "symbols")
+    assert {i.name: i.extra for i in infos}["ucr:GunPoint"] == "data"
 
 
 def test_load_builtin_datasets_with_options():
@@ -58,7 +62,7 @@ def test_missing_csv_path(tmp_path):
 
 def test_unknown_dataset():
     with pytest.raises(InputError, match=re.escape(
-            "Unknown dataset 'foo'; expected one of 'reber', 'embedded-reber' or the path of a CSV file.")):
+            "Unknown dataset 'foo'; expected one of 'reber', 'embedded-reber', 'embedded-reber-next'")):
         load_dataset("foo", seed=0)
 
 
@@ -75,5 +79,5 @@ def test_options_that_do_not_apply(tmp_path):
 def test_builder_errors_pass_through():
     with pytest.raises(InputError, match="'negatives' parameter of reber_dataset"):
         load_dataset("reber", seed=0, negatives="x")
-    with pytest.raises(InputError, match="expects a dataset name or a CSV path"):
+    with pytest.raises(InputError, match="expects a dataset name or the path of a file"):
         load_dataset("", seed=0)

@@ -70,7 +70,8 @@ MODEL_CLASSES: dict[str, tuple[type[nn.Module], Callable[[dict], nn.Module], Cal
 
 _ARGUMENTS = {
     "SequenceClassifier": set(inspect.signature(SequenceClassifier).parameters),
-    "GraphRNN": {"edges", "vertices", "cell", "vocab_size", "embedding_dim", "num_classes", "recurrence", "readout"},
+    "GraphRNN": {"edges", "vertices", "cell", "vocab_size", "embedding_dim", "num_classes", "recurrence", "readout",
+                 "input_features", "per_step"},
     "GraphRNNPack": {"members"},
 }
 

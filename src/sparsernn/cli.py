@@ -39,7 +39,7 @@ from .analysis import (
 )
 from .analysis.tensorboard import write_tensorboard
 from .checkpoint import load_checkpoint
-from .data import dataset_source, list_datasets
+from .data import dataset_options, dataset_source, describe_dataset, list_datasets
 from .data.csv_file import csv_strings, read_text
 from .devices import check_device_name
 from .errors import InputError
@@ -49,6 +49,7 @@ from .infer import load as load_exported
 from .nn import CELLS
 from .predict import UNKNOWN
 from .predict import predict as predict_strings
+from .sample import sample
 from .store import OutputLock, Store
 from .studies import (
     PRESETS,
@@ -152,6 +153,11 @@ class ProgressReporter(Reporter):
 
 def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> None:
     reporters: list[ProgressReporter] = []
+    for study in studies:
+        ignored = study.data.ignored()
+        if ignored:
+            _warn(f"study {study.name!r}: dataset {study.data.dataset!r} does not take "
+                  f"{', '.join('data.' + name for name in ignored)}; ignored")
 
     def reporter(study: StudyConfig) -> ProgressReporter:
         if reporters:
@@ -240,7 +246,8 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="Recurrent cell.")
-@click.option("--dataset", default="reber", show_default=True, help="A built-in dataset or a CSV file path.")
+@click.option("--dataset", default="reber", show_default=True,
+              help="A built-in dataset ('sparsernn datasets' lists them) or the path of a CSV or .npz file.")
 @click.option("--hidden", default="50,50,50", show_default=True, help="Widths of the recurrent layers.")
 @click.option("--embedding", type=int, default=50, show_default=True, help="Embedding width.")
 @click.option("--epochs", type=int, default=10, show_default=True)
@@ -249,9 +256,10 @@ def cli() -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--clip", type=float, default=5.0, show_default=True, help="Max gradient norm (0 disables).")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--num-strings", type=int, default=25_000, show_default=True, help="Built-in datasets only.")
+@click.option("--num-strings", type=int, default=25_000, show_default=True,
+              help="Generated datasets (reber, embedded-reber, embedded-reber-next) only.")
 @click.option("--negatives", type=click.Choice(["grammar", "foreign", "mixed", "thesis"]), default="grammar",
-              show_default=True, help="Built-in datasets only.")
+              show_default=True, help="reber and embedded-reber only.")
 @click.option("--string-column", default="string", show_default=True, help="CSV files: the strings' column.")
 @click.option("--label-column", default="valid", show_default=True, help="CSV files: the labels' column.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -264,10 +272,10 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
           num_strings, negatives, string_column, label_column, seed, overrides, device, out, verbose) -> None:
     """Train one model and store its metrics in OUT/results.sqlite."""
     data = {"dataset": dataset}
-    if dataset_source(dataset) == "builtin":
-        data.update(num_strings=num_strings, negatives=negatives)
-    else:
-        data.update(string_column=string_column, label_column=label_column)
+    if dataset_source(dataset) is not None:  # else the config's validation names the problem
+        given = dict(num_strings=num_strings, negatives=negatives, string_column=string_column,
+                     label_column=label_column)
+        data.update({key: value for key, value in given.items() if key in dataset_options(dataset)})
     config = study_from_dict(
         {
             "name": "train", "cells": [cell], "seeds": [seed], "data": data,
@@ -542,6 +550,21 @@ def predict(checkpoint, input_path, as_csv, string_column, output, unknown, batc
         _write(output, result)
 
 
+@cli.command("sample")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--length", type=click.IntRange(min=0, max=1_000_000), default=500, show_default=True,
+              help="Characters to generate.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Divides the logits: 1 samples the model's distribution, lower is more conservative, 0 greedy.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--prompt", default=None, help="Text to start from [default: a newline].")
+def sample_text(checkpoint, length, temperature, seed, prompt) -> None:
+    """Generate text with the character-level language model saved in CHECKPOINT (a trial
+    of a study on a language-modelling dataset such as pydoc-topics)."""
+    click.echo(sample(load_checkpoint(checkpoint), length=length, temperature=temperature, seed=seed,
+                      prompt=prompt))
+
+
 @cli.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
@@ -580,12 +603,19 @@ def config_show(name) -> None:
 
 @cli.command()
 def datasets() -> None:
-    """List the built-in datasets."""
-    table = Table(title="built-in datasets (or pass the path of a CSV file with columns string,valid)")
-    table.add_column("name")
-    table.add_column("description")
+    """List the built-in datasets: task, inputs, sizes (with their default settings), lengths, source."""
+    table = Table(title="built-in datasets (or the path of a CSV file of strings or an .npz file of sequences; "
+                        "see the README)")
+    for column in ("name", "task", "inputs", "classes", "train", "val", "test", "length min/median/max", "source"):
+        table.add_column(column, justify="right" if column in ("classes", "train", "val", "test") else "left")
+    show = lambda value: "-" if value is None else f"{value:,}"  # noqa: E731
     for info in list_datasets():
-        table.add_row(info.name, info.description)
+        row = describe_dataset(info.name)
+        lengths = "-" if row["lengths"] is None else "{} / {:g} / {}".format(*row["lengths"])
+        source = info.source if info.installed else \
+            f"{info.source}; not installed: pip install 'sparsernn[{info.extra}]'"
+        table.add_row(info.name, info.task, info.inputs, show(row["classes"]), show(row["train"]),
+                      show(row["validation"]), show(row["test"]), lengths, source)
     console.print(table)
 
 

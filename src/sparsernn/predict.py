@@ -83,6 +83,9 @@ def predict(saved: Checkpoint, strings: Sequence[str], *, unknown: str = "error"
                          "GraphRNNs (save one member, pack.member(i), to predict with it).")
     if vocab is None:
         raise InputError("predict reads strings, but this checkpoint has no vocabulary to encode them with.")
+    if getattr(model, "per_step", False):
+        raise InputError("predict gives one label per string; this model reads out every step (a language model: "
+                         "'sparsernn sample' generates text with it).")
     strings = list(strings)
     if names is None:
         names = [f"string {i + 1}" for i in range(len(strings))]

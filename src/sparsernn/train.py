@@ -49,6 +49,7 @@ from .data import DatasetSplits, LabelledStrings, Vocabulary, iterate_batches, n
 from .devices import DEVICE_NAMES, check_device_name, resolve_device
 from .errors import InputError
 from .nn import ClassifierStack, GraphRNNPack, GraphRNNStack, ParameterCount, count_parameters
+from .tasks import TASKS, Score, Task, encode_examples
 
 MAX_EPOCHS = 100_000
 """Most epochs a training config (or a study's other epoch counts) may ask for."""
@@ -109,7 +110,9 @@ class TrainingConfig(BaseModel):
 
 
 class Split(NamedTuple):
-    """One encoded split: padded inputs ``(N, T)``, lengths ``(N,)`` and labels ``(N,)``."""
+    """One encoded split: padded inputs ``(N, T)`` (or ``(N, T, C)`` real vectors), lengths
+    ``(N,)`` and targets ``labels``: ``(N,)`` class labels or per-step targets
+    (:func:`sparsernn.tasks.encode_examples`)."""
 
     inputs: torch.Tensor
     lengths: torch.Tensor
@@ -119,16 +122,19 @@ class Split(NamedTuple):
         return len(self.labels)
 
 
-def encode_split(vocab: Vocabulary, data: LabelledStrings) -> Split:
-    """Encode labelled strings with ``vocab`` into a :class:`Split`."""
-    inputs, lengths = vocab.encode(data.strings)
-    return Split(inputs, lengths, torch.as_tensor(data.labels, dtype=torch.long))
+def encode_split(vocab: Vocabulary | None, data: LabelledStrings, *, task: str = "classify",
+                 classes: tuple[str, ...] = ()) -> Split:
+    """Encode one split (labelled strings with ``vocab``; real vectors with ``vocab`` None; per-step
+    targets against ``classes``) into a :class:`Split` (:func:`sparsernn.tasks.encode_examples`)."""
+    return Split(*encode_examples(vocab, data, task=task, classes=classes))
 
 
-def encode_splits(vocab: Vocabulary, splits: DatasetSplits) -> tuple[Split, Split, Split | None]:
-    """Encode a dataset's train, test and (optional) validation splits with ``vocab``."""
-    validation = None if splits.validation is None else encode_split(vocab, splits.validation)
-    return encode_split(vocab, splits.train), encode_split(vocab, splits.test), validation
+def encode_splits(vocab: Vocabulary | None, splits: DatasetSplits) -> tuple[Split, Split, Split | None]:
+    """Encode a dataset's train, test and (optional) validation splits with ``vocab`` (None for
+    real-valued inputs), as its task wants them."""
+    encode = lambda data: encode_split(vocab, data, task=splits.task, classes=splits.classes)  # noqa: E731
+    validation = None if splits.validation is None else encode(splits.validation)
+    return encode(splits.train), encode(splits.test), validation
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -170,31 +176,38 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split, *, batch_size: int = 1024,
-             device: str | None = None) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy of ``model`` on ``split``, computed on the
-    model's device (moved to ``device`` first, if given; see the module docstring)."""
+def evaluate(model: nn.Module, split: Split, *, batch_size: int = 1024, device: str | None = None,
+             task: Task | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``split`` under ``task`` (default: classification,
+    cross-entropy), computed on the model's device (moved to ``device`` first, if given; see
+    the module docstring)."""
+    return score(model, split, batch_size=batch_size, device=device, task=task).metrics()
+
+
+@torch.no_grad()
+def score(model: nn.Module, split: Split, *, batch_size: int = 1024, device: str | None = None,
+          task: Task | None = None) -> Score:
+    """The :class:`~sparsernn.tasks.Score` of ``model`` on ``split`` (see :func:`evaluate`)."""
+    task = task or TASKS["classify"]
     (split,) = _place(model, device, split)
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
+    total = Score()
     for batch in iterate_batches(*split, batch_size):
-        logits = model(batch.inputs, batch.lengths)  # (B, C)
-        total_loss += nn.functional.cross_entropy(logits, batch.labels, reduction="sum").item()
-        correct += (logits.argmax(dim=1) == batch.labels).sum().item()
+        total.add(task.score(model(batch.inputs, batch.lengths), batch.labels, batch.lengths))
     model.train(was_training)
-    n = max(len(split), 1)
-    return total_loss / n, correct / n
+    return total
 
 
 def _epoch_row(phase: str, epoch: int, train: tuple, test: tuple, validation: tuple, count: ParameterCount,
-               seconds: float) -> dict:
+               seconds: float, extra: dict | None = None) -> dict:
     """One metrics row of :func:`fit` and :func:`fit_pack`; ``train``, ``test``, ``validation`` are
-    ``(loss, accuracy)`` pairs (``(None, None)`` without a validation split)."""
+    ``(loss, accuracy)`` pairs (``(None, None)`` without a validation split); ``extra`` adds a
+    task's further accuracies (``test_long_range_acc``, ...)."""
     return dict(
         phase=phase, epoch=epoch, train_loss=train[0], train_acc=train[1],
         test_loss=test[0], test_acc=test[1], val_loss=validation[0], val_acc=validation[1],
-        nonzero_params=count.nonzero, total_params=count.total, seconds=seconds,
+        nonzero_params=count.nonzero, total_params=count.total, seconds=seconds, **(extra or {}),
     )
 
 
@@ -211,6 +224,7 @@ def fit(
     after_step: Callable[[], None] | None = None,
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
+    task: Task | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train`` for ``config.epochs`` epochs, evaluating after each.
 
@@ -232,36 +246,42 @@ def fit(
         Called after every optimiser step (a pruning schedule hooks in here).
     on_epoch, on_batch : callable, optional
         Progress callbacks; ``on_epoch`` receives each metrics row as it is made.
+    task : Task, optional
+        What the model is trained for and scored on (:mod:`sparsernn.tasks`); default
+        classification, one label per sequence.
 
     Returns
     -------
     TrainResult
         ``epochs`` holds one row per epoch, ``0..config.epochs``, with keys ``phase,
         epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc,
-        nonzero_params, total_params, seconds``. Epoch 0 evaluates the model as given;
+        nonzero_params, total_params, seconds`` (and the task's further accuracies, e.g.
+        ``test_long_range_acc``). Epoch 0 evaluates the model as given;
         for later epochs ``train_loss``/``train_acc`` are averages over the epoch's
         batches, taken while training. ``status`` is ``"diverged"``, and the rows stop
         at the last finished epoch, if a batch's loss is non-finite or above
         ``divergence_limit(epoch 0's train_loss)`` (see the module docstring).
     """
+    task = task or TASKS["classify"]
     train, test, validation = _place(model, config.device, train, test, validation)
     optimizer = optimizer or make_optimizer(model, config)
     generator = torch.Generator().manual_seed(int(seed))
     result = TrainResult(status="done")
 
     def record(epoch: int, train_loss: float, train_acc: float, seconds: float) -> None:
-        test_metrics = evaluate(model, test, batch_size=config.eval_batch_size)
-        val_metrics = (None, None)
+        test_score = score(model, test, batch_size=config.eval_batch_size, task=task)
+        val_metrics, extra = (None, None), test_score.extras("test")
         if validation is not None:
-            val_metrics = evaluate(model, validation, batch_size=config.eval_batch_size)
-        row = _epoch_row(phase, epoch, (train_loss, train_acc), test_metrics, val_metrics,
-                         count_parameters(model), seconds)
+            val_score = score(model, validation, batch_size=config.eval_batch_size, task=task)
+            val_metrics, extra = val_score.metrics(), {**extra, **val_score.extras("val")}
+        row = _epoch_row(phase, epoch, (train_loss, train_acc), test_score.metrics(), val_metrics,
+                         count_parameters(model), seconds, extra)
         result.epochs.append(row)
         if on_epoch is not None:
             on_epoch(row)
 
     start = time.perf_counter()
-    train_loss, train_acc = evaluate(model, train, batch_size=config.eval_batch_size)
+    train_loss, train_acc = evaluate(model, train, batch_size=config.eval_batch_size, task=task)
     record(0, train_loss, train_acc, time.perf_counter() - start)
 
     limit = divergence_limit(train_loss)
@@ -270,7 +290,7 @@ def fit(
         start = time.perf_counter()
         batches = iterate_batches(*train, config.batch_size, shuffle=True, generator=generator)
         metrics = _train_epoch(model, batches, optimizer, config.clip, limit=limit, after_step=after_step,
-                               on_batch=on_batch, epoch=epoch, n_batches=n_batches)
+                               on_batch=on_batch, epoch=epoch, n_batches=n_batches, task=task)
         if metrics is None:
             result.status = "diverged"
             return result
@@ -280,14 +300,14 @@ def fit(
 
 def _train_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, clip: float | None, *,
                  limit: float, after_step: Callable[[], None] | None, on_batch: BatchCallback | None, epoch: int,
-                 n_batches: int) -> tuple[float, float] | None:
+                 n_batches: int, task: Task) -> tuple[float, float] | None:
     """Epoch ``epoch`` of :func:`fit` over ``batches``: ``(mean loss, accuracy)`` taken while
     training, or None as soon as a loss is non-finite or above ``limit`` (the run diverged)."""
     model.train()
-    loss_sum, correct, seen = 0.0, 0, 0
+    loss_sum, loss_count, correct, seen = 0.0, 0, 0, 0
     for i, batch in enumerate(batches, start=1):
-        logits = model(batch.inputs, batch.lengths)  # (B, C)
-        loss = nn.functional.cross_entropy(logits, batch.labels)
+        logits = model(batch.inputs, batch.lengths)  # (B, C) or (B, T, C)
+        loss = task.loss(logits, batch.labels, batch.lengths)
         if not torch.isfinite(loss) or loss.item() > limit:
             return None
         optimizer.zero_grad(set_to_none=True)
@@ -297,12 +317,20 @@ def _train_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, cl
         optimizer.step()
         if after_step is not None:
             after_step()
-        loss_sum += loss.item() * len(batch.labels)
-        correct += (logits.argmax(dim=1) == batch.labels).sum().item()
-        seen += len(batch.labels)
+        if task.per_step:
+            batch_score = task.score(logits.detach(), batch.labels, batch.lengths)
+            loss_sum += loss.item() * batch_score.loss_count
+            loss_count += batch_score.loss_count
+            correct += batch_score.correct
+            seen += batch_score.count
+        else:  # classification, as it always was (bit for bit)
+            loss_sum += loss.item() * len(batch.labels)
+            loss_count += len(batch.labels)
+            correct += (logits.argmax(dim=1) == batch.labels).sum().item()
+            seen += len(batch.labels)
         if on_batch is not None:
             on_batch(epoch, i, n_batches)
-    train_loss = loss_sum / max(seen, 1)
+    train_loss = loss_sum / max(loss_count, 1)
     if not math.isfinite(train_loss):
         return None
     return train_loss, correct / max(seen, 1)

@@ -219,7 +219,7 @@ def test_a_graph_file_beyond_the_vertex_bound_is_refused_before_any_network(tmp_
         raise AssertionError("a network was built")
 
     monkeypatch.setattr(structure, "GraphRNN", no_network)
-    monkeypatch.setattr(structure, "GraphRNNPack", no_network)
+    monkeypatch.setattr(structure, "GraphRNNStack", no_network)
     big = path_graph_file(tmp_path / "big.json", 10_000)
     config = write_config(tmp_path, "structure")
     start = time.perf_counter()

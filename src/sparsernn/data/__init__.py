@@ -30,7 +30,7 @@ from .reber import (
     make_negatives,
     reber_dataset,
 )
-from .registry import DatasetInfo, dataset_source, list_datasets, load_dataset
+from .registry import DatasetInfo, dataset_options, dataset_source, describe_dataset, list_datasets, load_dataset
 from .sequences import LabelledSequences, StepStrings
 from .strings import TASKS, DatasetSplits, LabelledStrings, stratified_split
 from .vocab import Vocabulary
@@ -54,7 +54,9 @@ __all__ = [
     "is_embedded_reber",
     "is_reber",
     "iterate_batches",
+    "dataset_options",
     "dataset_source",
+    "describe_dataset",
     "list_datasets",
     "load_csv",
     "load_dataset",

@@ -28,11 +28,12 @@ class Batch(NamedTuple):
 
     Attributes
     ----------
-    inputs : torch.Tensor, shape (B, T_b), long
-        Padded tokens; ``T_b`` is the longest length in this batch.
+    inputs : torch.Tensor, shape (B, T_b) long or (B, T_b, C) float
+        Padded tokens or real vectors; ``T_b`` is the longest length in this batch.
     lengths : torch.Tensor, shape (B,), long, on the CPU
         As :func:`torch.nn.utils.rnn.pack_padded_sequence` wants them.
-    labels : torch.Tensor, shape (B,), long
+    labels : torch.Tensor, shape (B,) or (B, T_b, ...)
+        The targets: one per sequence, or per step (trimmed to ``T_b`` like the inputs).
     """
 
     inputs: torch.Tensor
@@ -67,11 +68,12 @@ def iterate_batches(
 
     Parameters
     ----------
-    inputs : torch.Tensor, shape (N, T), integer
-        Padded tokens, e.g. from :meth:`~sparsernn.data.vocab.Vocabulary.encode`.
+    inputs : torch.Tensor, shape (N, T) integer, or (N, T, C)
+        Padded tokens, e.g. from :meth:`~sparsernn.data.vocab.Vocabulary.encode`, or
+        padded real vectors.
     lengths : torch.Tensor, shape (N,), integer
         Each in ``[1, T]``.
-    labels : torch.Tensor, shape (N,)
+    labels : torch.Tensor, shape (N,), or (N, T, ...) for per-step targets
     batch_size : int
         Examples per batch, ``>= 1``; the last batch may be smaller.
     shuffle : bool
@@ -95,16 +97,20 @@ def iterate_batches(
     """
     func = "iterate_batches"
     batch_size = check_int(batch_size, "batch_size", func, minimum=1)
-    for name, t, ndim in (("inputs", inputs, 2), ("lengths", lengths, 1), ("labels", labels, 1)):
-        if not isinstance(t, torch.Tensor) or t.dim() != ndim:
+    for name, t, ndims in (("inputs", inputs, (2, 3)), ("lengths", lengths, (1,)), ("labels", labels, (1, 2, 3))):
+        if not isinstance(t, torch.Tensor) or t.dim() not in ndims:
             got = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
-            raise InputError(f"The {name!r} parameter of {func} must be a {ndim}-D tensor; got {got}.")
+            dims = " or ".join(f"{d}-D" for d in ndims)
+            raise InputError(f"The {name!r} parameter of {func} must be a {dims} tensor; got {got}.")
     n = inputs.shape[0]
     if lengths.shape[0] != n or labels.shape[0] != n:
         raise InputError(
             f"{func}: inputs, lengths and labels must have the same first size; got {n}, "
             f"{lengths.shape[0]} and {labels.shape[0]}."
         )
+    if labels.dim() > 1 and labels.shape[1] != inputs.shape[1]:
+        raise InputError(f"{func}: per-step labels must have the inputs' {inputs.shape[1]} steps; got "
+                         f"shape {tuple(labels.shape)}.")
     if lengths.is_floating_point() or lengths.is_complex():
         raise InputError(f"The 'lengths' parameter of {func} must be an integer tensor; got {lengths.dtype}.")
     lengths = lengths.to("cpu", torch.long)
@@ -133,4 +139,5 @@ def _batches(inputs: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor, 
         batch_lengths = lengths[idx]  # (B,)
         t_b = int(batch_lengths.max())
         on_device = idx.to(inputs.device)
-        yield Batch(inputs[on_device, :t_b], batch_lengths, labels[idx.to(labels.device)])
+        targets = labels[idx.to(labels.device)]
+        yield Batch(inputs[on_device, :t_b], batch_lengths, targets[:, :t_b] if targets.dim() > 1 else targets)

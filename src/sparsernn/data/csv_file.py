@@ -263,6 +263,10 @@ def _find_columns(name: str, header: list[str], wanted: tuple[str, ...]) -> tupl
     return tuple(header.index(c) for c in wanted)
 
 
+SPLITS = ("train", "test", "validation")
+"""The values a ``split_column`` may hold (case-insensitive)."""
+
+
 def csv_dataset(
     path: str | os.PathLike,
     *,
@@ -271,13 +275,22 @@ def csv_dataset(
     seed: int,
     string_column: str = "string",
     label_column: str = "valid",
+    test_path: str | os.PathLike | None = None,
+    split_column: str | None = None,
 ) -> DatasetSplits:
-    """Read a CSV file with :func:`load_csv` and split it with :func:`stratified_split`.
+    """Read a CSV file with :func:`load_csv` and split it with :func:`stratified_split`,
+    or keep a split the data comes with.
 
     The dataset is named after the file's stem (``data/reber.csv`` gives ``"reber"``),
     its classes are the label values as written, and the split draws from
     ``derive_seed(seed, "split")``. Duplicated strings are kept; if the file repeats a
     string, copies may land in different splits.
+
+    A published split is kept in one of two ways. ``test_path``: a second CSV file, with
+    the same columns and the same two classes, is the test split (``test_fraction`` does
+    not apply; a ``validation_fraction`` of the first file is still drawn, stratified).
+    ``split_column``: a column of the file says each row's split, one of :data:`SPLITS`
+    (case-insensitive; both fractions do not apply).
 
     Examples
     --------
@@ -287,13 +300,49 @@ def csv_dataset(
     >>> data = csv_dataset(path, seed=0)
     >>> data.name, len(data.train), len(data.test), data.classes
     ('toy', 6, 2, ('0', '1'))
+    >>> _ = path.write_text("string,valid,part\\nBTE,1,train\\nBPE,0,Train\\nBTTE,1,test\\nBPPE,0,test\\n")
+    >>> data = csv_dataset(path, seed=0, split_column="part")
+    >>> data.train.strings, data.test.strings
+    (('BTE', 'BPE'), ('BTTE', 'BPPE'))
     """
     func = "csv_dataset"
     test_fraction, validation_fraction = check_split_fractions(test_fraction, validation_fraction, func)
     seed = check_int(seed, "seed", func)
+    if test_path is not None and split_column is not None:
+        raise InputError(f"{func} takes a test file (test_path) or a split column (split_column), not both.")
     data, classes = load_csv(path, string_column=string_column, label_column=label_column)
+    name = Path(path).stem
+    if split_column is not None:
+        parts = _split_column(path, split_column, (string_column, label_column))
+        train, test, validation = (data.take(np.flatnonzero(parts == i)) for i in range(len(SPLITS)))
+        if not len(train):
+            raise InputError(f"{path}: column {split_column!r} marks no row 'train'.")
+        return DatasetSplits(name, train, test, validation if len(validation) else None, classes)
+    if test_path is not None:
+        test, test_classes = load_csv(test_path, string_column=string_column, label_column=label_column)
+        if test_classes != classes:
+            raise InputError(f"{test_path}: its classes {_listed(test_classes)} are not those of {path}, "
+                             f"{_listed(classes)}.")
+        train, _, validation = stratified_split(data, test_fraction=0.0, validation_fraction=validation_fraction,
+                                                seed=derive_seed(seed, "split"))
+        return DatasetSplits(name, train, test, validation, classes)
     train, test, validation = stratified_split(
         data, test_fraction=test_fraction, validation_fraction=validation_fraction,
         seed=derive_seed(seed, "split"),
     )
-    return DatasetSplits(Path(path).stem, train, test, validation, classes)
+    return DatasetSplits(name, train, test, validation, classes)
+
+
+def _split_column(path: str | os.PathLike, column: str, others: tuple[str, ...]) -> np.ndarray:
+    """The split (an index into :data:`SPLITS`) of every data row of the CSV file, in file order."""
+    if not isinstance(column, str) or not column or column in others:
+        raise InputError(f"The 'split_column' parameter of csv_dataset must name a third column; got {column!r}.")
+    name = str(path)
+    index = {part: i for i, part in enumerate(SPLITS)}
+    parts = []
+    for line, (value,) in _records(name, read_text(path), (column,)):
+        if value.lower() not in index:
+            raise InputError(f"{name}, line {line}: column {column!r} holds {value!r}; expected one of "
+                             f"{', '.join(SPLITS)}.")
+        parts.append(index[value.lower()])
+    return np.array(parts, dtype=np.int64)

@@ -106,6 +106,9 @@ def export(saved: Checkpoint, path: str | Path) -> Exported:
     if name not in MODEL_CLASSES or type(model) is not MODEL_CLASSES[name]:
         raise InputError(f"export writes one network of a class in {sorted(MODEL_CLASSES)} (a pack is many: "
                          f"save one member, pack.member(i), and export it); got {name}.")
+    if model.per_step or model.hparams.get("input_features") is not None:
+        raise InputError("export writes networks of token inputs with one output per sequence; this one "
+                         f"{'reads out every step' if model.per_step else 'reads real-valued inputs'}.")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     masked = _masked(state)
     tensors, matrices = {}, {}

@@ -22,14 +22,14 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..checks import check_fraction, is_int
 from ..errors import InputError
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedRNN
 from .weights import ParameterCount, count_parameters
 
-__all__ = ["CELLS", "SequenceClassifier", "check_batch"]
+__all__ = ["CELLS", "SequenceClassifier", "check_batch", "every_step"]
 
 # cell name -> (masked recurrent class, extra constructor arguments)
 CELLS: dict[str, tuple[type[nn.RNNBase], dict]] = {
@@ -49,7 +49,7 @@ def _is_positive_int(value) -> bool:
 
 
 def _checked_hparams(
-    cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask
+    cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask, per_step
 ) -> dict:
     """Validate the constructor arguments and return them as a JSON-able dict."""
     if not isinstance(cell, str) or cell not in CELLS:
@@ -74,8 +74,9 @@ def _checked_hparams(
         shown = list(hidden_sizes) if isinstance(hidden_sizes, Sequence) else hidden_sizes
         raise _error("hidden_sizes", "a non-empty sequence of positive ints", shown)
     check_fraction(dropout, "dropout", "SequenceClassifier", high_open=True)
-    if not isinstance(readout_mask, bool):
-        raise _error("readout_mask", "a bool", readout_mask)
+    for name, value in [("readout_mask", readout_mask), ("per_step", per_step)]:
+        if not isinstance(value, bool):
+            raise _error(name, "a bool", value)
     return dict(
         cell=cell,
         vocab_size=None if vocab_size is None else int(vocab_size),
@@ -85,6 +86,7 @@ def _checked_hparams(
         embedding_dim=int(embedding_dim),
         dropout=float(dropout),
         readout_mask=readout_mask,
+        **({"per_step": True} if per_step else {}),  # absent when False: older checkpoints' hparams stay valid
     )
 
 
@@ -97,6 +99,7 @@ class SequenceClassifier(nn.Module):
         features (B, T, F) ──Linear(F, E)────────────────────────┴─▶ (B, T, E)
         ─▶ pack(lengths) ─▶ layers[0] ─▶ dropout ─▶ … ─▶ layers[-1]
         ─▶ h_n of layers[-1] (B, H_last) ─▶ readout ─▶ logits (B, num_classes)
+        per_step: every step's output of layers[-1] ─▶ readout ─▶ logits (B, T, num_classes)
 
     Parameters
     ----------
@@ -115,6 +118,9 @@ class SequenceClassifier(nn.Module):
         Dropout on the outputs of every recurrent layer but the last.
     readout_mask : bool, default True
         Use a :class:`MaskedLinear` readout (prunable) instead of :class:`torch.nn.Linear`.
+    per_step : bool, default False
+        Read out every step (many-to-many: logits ``(B, T, num_classes)``, zero at the
+        padded steps) instead of each sequence's last step only (logits ``(B, num_classes)``).
 
     Attributes
     ----------
@@ -134,10 +140,12 @@ class SequenceClassifier(nn.Module):
         embedding_dim: int = 50,
         dropout: float = 0.0,
         readout_mask: bool = True,
+        per_step: bool = False,
     ) -> None:
         super().__init__()
         self._hparams = _checked_hparams(
-            cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask
+            cell, vocab_size, hidden_sizes, num_classes, input_features, embedding_dim, dropout, readout_mask,
+            per_step,
         )
         hp = self._hparams
 
@@ -159,8 +167,13 @@ class SequenceClassifier(nn.Module):
         """A fresh copy of the JSON-able constructor arguments."""
         return {**self._hparams, "hidden_sizes": list(self._hparams["hidden_sizes"])}
 
+    @property
+    def per_step(self) -> bool:
+        """True when the model reads out every step (logits ``(B, T, C)``)."""
+        return self._hparams.get("per_step", False)
+
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        """Return logits (B, num_classes) for a padded batch.
+        """Return logits (B, num_classes) for a padded batch; (B, T, num_classes) with ``per_step``.
 
         Parameters
         ----------
@@ -177,6 +190,8 @@ class SequenceClassifier(nn.Module):
             if i > 0:
                 h = h._replace(data=self.drop(h.data))  # (sum(lengths), H_{i-1})
             h, state = layer(h)
+        if self.per_step:
+            return every_step(h, self.readout, inputs.shape[1])  # (B, T, num_classes)
         h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
         last = h_n[-1]  # (B, H_last), in the caller's batch order
         return self.readout(last)  # (B, num_classes)
@@ -188,6 +203,18 @@ class SequenceClassifier(nn.Module):
     def count_parameters(self) -> ParameterCount:
         """Nonzero effective and total parameter elements; see :func:`sparsernn.nn.count_parameters`."""
         return count_parameters(self)
+
+
+def every_step(packed: PackedSequence, readout: nn.Module, steps: int) -> Tensor:
+    """``readout`` of every step of a packed batch, padded: ``(B, steps, C)``, zero past each length.
+
+    >>> from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+    >>> packed = pack_padded_sequence(torch.ones(2, 3, 4), torch.tensor([3, 1]), batch_first=True)
+    >>> every_step(packed, nn.Linear(4, 2), 3)[1, 1:].abs().sum().item()
+    0.0
+    """
+    out = packed._replace(data=readout(packed.data))  # (ΣT, C)
+    return pad_packed_sequence(out, batch_first=True, total_length=steps)[0]
 
 
 def check_batch(inputs: Tensor, lengths, *, vocab_size: int | None, input_features: int | None) -> Tensor:

@@ -78,6 +78,8 @@ def _check_members(members: Sequence[SequenceClassifier]) -> dict:
                              f"{member.hparams}, member 0 {hparams}.")
     if hparams["vocab_size"] is None:
         raise InputError("ClassifierStack stacks classifiers of token inputs (vocab_size); got float inputs.")
+    if hparams.get("per_step"):
+        raise InputError("ClassifierStack stacks classifiers with one output per sequence; got per_step=True.")
     if hparams["dropout"] > 0:
         raise InputError("ClassifierStack cannot stack classifiers with dropout: each would draw other dropout masks "
                          f"than it draws alone; got dropout={hparams['dropout']}.")

@@ -94,6 +94,10 @@ def check_members(members: Sequence[GraphRNN], owner: str) -> tuple[list[GraphRN
             raise InputError(f"{owner} members must be GraphRNNs; member {index} is a "
                              f"{type(member).__name__}.")
     hparams = [member.hparams for member in members]
+    for index, h in enumerate(hparams):
+        if h.get("input_features") is not None or h.get("per_step"):
+            raise InputError(f"A {owner} holds GraphRNNs of token inputs with one output per sequence; member "
+                             f"{index} has {'float inputs' if h.get('input_features') else 'per_step=True'}.")
     for key in ("cell", "vocab_size", "num_classes"):
         values = {h[key] for h in hparams}
         if len(values) > 1:

@@ -40,12 +40,12 @@ from __future__ import annotations
 import networkx as nx
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from ..checks import check_choice
 from ..errors import InputError
 from ..graphs.dag import check_dag, layers
-from .classifier import CELLS
+from .classifier import CELLS, check_batch, every_step
 from .masked import MaskedLinear
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -62,8 +62,10 @@ def longest_path_layers(dag: nx.DiGraph) -> list[list]:
     return [sorted(layer) for layer in layers(dag)]
 
 
-def layered_states(embed: nn.Embedding, cells: nn.ModuleList, inputs: Tensor, lengths: Tensor) -> Tensor:
-    """The final states ``(B, Σ w_l)`` of a layered network, layers side by side in order.
+def layered_states(embed: nn.Module, cells: nn.ModuleList, inputs: Tensor, lengths: Tensor, *,
+                   steps: bool = False) -> Tensor | PackedSequence:
+    """The final states ``(B, Σ w_l)`` of a layered network, layers side by side in order;
+    with ``steps``, the states at every step instead, as one PackedSequence of ``(ΣT, Σ w_l)``.
 
     Layer 0 reads the embedded ``inputs``; layer ``l > 0`` reads the outputs of all
     earlier layers, concatenated (its input mask says which). Every cell is a
@@ -81,6 +83,8 @@ def layered_states(embed: nn.Embedding, cells: nn.ModuleList, inputs: Tensor, le
         outputs.append(out.data)  # (ΣT, w_l)
         h_n = state[0] if isinstance(state, tuple) else state
         finals.append(h_n[-1])  # (B, w_l), caller's batch order
+    if steps:
+        return packed._replace(data=torch.cat(outputs, dim=1))  # (ΣT, Σ w_l)
     return torch.cat(finals, dim=1)  # (B, Σ w_l)
 
 
@@ -92,11 +96,14 @@ class GraphRNN(nn.Module):
     dag : networkx.DiGraph
         Acyclic; its vertices (any hashable, sorted within each layer) become the units.
     cell : {"rnn_tanh", "rnn_relu", "lstm", "gru"}
-    vocab_size : int
-        Number of token ids (0 = padding).
+    vocab_size : int or None
+        Number of token ids (0 = padding); None with ``input_features``.
     embedding_dim : int, default 50
         Width of the input embedding that feeds every source vertex (layer 0); a setting
         of its own, not tied to the number of sources.
+    input_features : int, optional
+        Width F of float feature inputs (B, T, F), projected to ``embedding_dim`` by a
+        linear layer, instead of token ids (then ``vocab_size`` is None).
     num_classes : int, default 2
     recurrence : {"layer", "self", "none"}, default "layer"
         Hidden-to-hidden connections within each layer: all of them (the reference
@@ -104,10 +111,14 @@ class GraphRNN(nn.Module):
     readout : {"sinks", "last_layer"}, default "sinks"
         Which vertices feed the output: every vertex without successors, or the last
         layer's. With ``"last_layer"`` every vertex must reach the last layer.
+    per_step : bool, default False
+        Read out every step (logits ``(B, T, C)``, zero at padded steps) instead of each
+        sequence's last one.
     """
 
-    def __init__(self, dag: nx.DiGraph, cell: str, vocab_size: int, *, embedding_dim: int = 50,
-                 num_classes: int = 2, recurrence: str = "layer", readout: str = "sinks") -> None:
+    def __init__(self, dag: nx.DiGraph, cell: str, vocab_size: int | None = None, *, embedding_dim: int = 50,
+                 num_classes: int = 2, recurrence: str = "layer", readout: str = "sinks",
+                 input_features: int | None = None, per_step: bool = False) -> None:
         super().__init__()
         check_dag(dag, "GraphRNN")
         check_choice(cell, "cell", "GraphRNN", sorted(CELLS))
@@ -126,13 +137,22 @@ class GraphRNN(nn.Module):
                 dead = sorted(set(order) - reach, key=position.get)
                 raise InputError(f"Vertices {dead} cannot reach the output (the last layer); "
                                  "use readout='sinks' or remove them.")
+        if (vocab_size is None) == (input_features is None):
+            raise InputError("GraphRNN needs exactly one of 'vocab_size' (token inputs) and 'input_features' "
+                             f"(float inputs); got vocab_size={vocab_size!r}, input_features={input_features!r}.")
         self._hparams = dict(
             edges=[[u, v] for u, v in sorted(dag.edges(), key=lambda e: (position[e[0]], position[e[1]]))],
             vertices=order, cell=cell, vocab_size=vocab_size, embedding_dim=embedding_dim,
             num_classes=num_classes, recurrence=recurrence, readout=readout,
+            # absent at their defaults, so older checkpoints' hparams stay valid
+            **({} if input_features is None else {"input_features": input_features}),
+            **({"per_step": True} if per_step else {}),
         )
 
-        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        if vocab_size is not None:
+            self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        else:
+            self.embed = nn.Linear(input_features, embedding_dim)
         rnn_class, extra = CELLS[cell]
         gates = GATES[cell]
         self.layers = nn.ModuleList()
@@ -172,8 +192,19 @@ class GraphRNN(nn.Module):
         kwargs = {k: v for k, v in hparams.items() if k not in ("edges", "vertices", "cell", "vocab_size")}
         return cls(dag, hparams["cell"], hparams["vocab_size"], **kwargs)
 
+    @property
+    def per_step(self) -> bool:
+        """True when the model reads out every step (logits ``(B, T, C)``)."""
+        return self._hparams.get("per_step", False)
+
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        """Logits (B, num_classes) read at each sequence's true last symbol."""
+        """Logits (B, num_classes) read at each sequence's true last symbol; with
+        ``per_step``, (B, T, num_classes) read at every step."""
+        lengths = check_batch(inputs, lengths, vocab_size=self._hparams["vocab_size"],
+                              input_features=self._hparams.get("input_features"))
+        if self.per_step:
+            states = layered_states(self.embed, self.layers, inputs, lengths, steps=True)  # (ΣT, n)
+            return every_step(states, self.readout, inputs.shape[1])  # (B, T, C)
         return self.readout(layered_states(self.embed, self.layers, inputs, lengths))  # (B, n) -> (B, C)
 
 

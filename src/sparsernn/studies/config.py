@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from .. import registry
-from ..data import DatasetSplits, dataset_source, list_datasets, load_dataset
+from ..data import DatasetSplits, dataset_options, dataset_source, list_datasets, load_dataset
 from ..errors import InputError
 from ..ids import flatten
 from ..nn import CELLS
@@ -82,10 +82,22 @@ class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class DataConfig(_Config):
-    """Which data: a built-in dataset (with its generator's settings) or a CSV file."""
+# DataConfig field -> the dataset builders' parameter it sets
+_DATA_OPTIONS = {"test_file": "test_path"}
+_NEW_DATA_FIELDS = ("chunk_length", "standardize", "test_file", "split_column")
 
-    dataset: str = Field("reber", description="A built-in dataset name or the path of a CSV file.")
+
+class DataConfig(_Config):
+    """Which data: a built-in dataset (with its settings) or a CSV or ``.npz`` file.
+
+    Each dataset takes some of these settings (``sparsernn datasets`` and
+    :func:`~sparsernn.data.dataset_options` list which); the others are ignored
+    (:meth:`ignored` names those a config set, and ``sparsernn run`` says so). Settings
+    added later (``chunk_length``, ``standardize``, ``test_file``, ``split_column``) are
+    left out of a trial's JSON while null, so trials stored before them keep their ids.
+    """
+
+    dataset: str = Field("reber", description="A built-in dataset name or the path of a CSV or .npz file.")
     num_strings: int = Field(25_000, ge=2, le=MAX_NUM_STRINGS,
                              description="Built-in datasets: strings in all splits together (at most 10,000,000).")
     min_length: int = Field(11, ge=1, le=MAX_LENGTH, description="Built-in datasets: shortest string, at most 1,000.")
@@ -98,6 +110,22 @@ class DataConfig(_Config):
     string_column: str = "string"
     label_column: str = "valid"
     seed: int | None = Field(None, description="Data seed; null derives it from the trial's seed.")
+    chunk_length: int | None = Field(None, ge=2, le=100_000, description="Language modelling: characters per "
+                                     "training sequence (null: the dataset's default).")
+    standardize: bool | None = Field(None, description="Real-valued inputs: standardise each channel with the "
+                                     "training split's mean and std (null: the dataset's default, true).")
+    test_file: str | None = Field(None, description="CSV or .npz data: a second file, of the same format, that is "
+                                  "the test split (instead of a seeded split of the first).")
+    split_column: str | None = Field(None, description="CSV data: a column saying each row's split (train, test or "
+                                     "validation), instead of a seeded split.")
+
+    @model_serializer(mode="wrap")
+    def _omit_new(self, handler):
+        data = handler(self)
+        for name in _NEW_DATA_FIELDS:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
 
     @field_validator("dataset")
     @classmethod
@@ -105,7 +133,8 @@ class DataConfig(_Config):
         if dataset_source(dataset) is None:
             names = [info.name for info in list_datasets()]
             expected = ", ".join(map(repr, names))
-            raise ValueError(f"unknown dataset {dataset!r}; expected one of {expected} or the path of a CSV file")
+            raise ValueError(f"unknown dataset {dataset!r}; expected one of {expected} or the path of a CSV or "
+                             ".npz file")
         return dataset
 
     @model_validator(mode="after")
@@ -118,19 +147,29 @@ class DataConfig(_Config):
 
     @property
     def is_file(self) -> bool:
-        return dataset_source(self.dataset) == "csv"
+        return dataset_source(self.dataset) in ("csv", "npz")
+
+    def options(self) -> dict:
+        """The settings the dataset takes, as :func:`~sparsernn.data.load_dataset` options
+        (a null setting is left to the dataset's default)."""
+        taken = set(dataset_options(self.dataset))
+        options = {}
+        for name in type(self).model_fields:
+            option = _DATA_OPTIONS.get(name, name)
+            if option in taken and getattr(self, name) is not None:
+                options[option] = getattr(self, name)
+        return options
+
+    def ignored(self) -> list[str]:
+        """The settings this config sets (explicitly, not null) that its dataset does not take."""
+        taken = set(dataset_options(self.dataset))
+        return [name for name in type(self).model_fields
+                if name in self.model_fields_set and name not in ("dataset", "seed")
+                and _DATA_OPTIONS.get(name, name) not in taken and getattr(self, name) is not None]
 
     def load(self, seed: int) -> DatasetSplits:
         """Build or read the dataset, split with ``seed``."""
-        options = dict(test_fraction=self.test_fraction, validation_fraction=self.validation_fraction)
-        if self.is_file:
-            options.update(string_column=self.string_column, label_column=self.label_column)
-        else:
-            options.update(
-                num_strings=self.num_strings, min_length=self.min_length, max_length=self.max_length,
-                negatives=self.negatives, foreign_fraction=self.foreign_fraction,
-            )
-        return load_dataset(self.dataset, seed=seed, **options)
+        return load_dataset(self.dataset, seed=seed, **self.options())
 
 
 class ModelConfig(_Config):

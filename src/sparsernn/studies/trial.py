@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, model_serializer
 from torch import nn
@@ -27,10 +27,12 @@ from ..checkpoint import save_checkpoint
 from ..data import DatasetSplits, Vocabulary
 from ..ids import configuration_id, content_id, flatten
 from ..seeding import derive_seed
+from ..tasks import Task, model_io, task_of, vocabulary_of
+from ..train import Split, encode_splits
 from .config import DataConfig
 
-__all__ = ["SpecModel", "Trial", "TrialResult", "TrialSpec", "checkpoint_path", "configuration_id", "content_id",
-           "save_trial_model", "trial_data"]
+__all__ = ["SpecModel", "Trial", "TrialData", "TrialResult", "TrialSpec", "checkpoint_path", "configuration_id",
+           "content_id", "prepare_data", "save_trial_model", "trial_data"]
 
 
 class SpecModel(BaseModel):
@@ -138,17 +140,37 @@ def trial_data(spec: TrialSpec) -> DatasetSplits:
     return data.load(seed=data.seed if data.seed is not None else derive_seed(spec.seed, "data"))
 
 
+class TrialData(NamedTuple):
+    """A trial's dataset made ready to train on (:func:`prepare_data`)."""
+
+    splits: DatasetSplits
+    vocab: Vocabulary | None  # None for real-valued inputs
+    io: dict  # the model's input and output settings (sparsernn.tasks.model_io)
+    task: Task
+    train: Split
+    test: Split
+    validation: Split | None
+
+
+def prepare_data(spec: TrialSpec) -> TrialData:
+    """The trial's dataset (:func:`trial_data`), its vocabulary, task and encoded splits."""
+    splits = trial_data(spec)
+    vocab = vocabulary_of(splits)
+    return TrialData(splits, vocab, model_io(splits, vocab), task_of(splits), *encode_splits(vocab, splits))
+
+
 def checkpoint_path(trial_id: str) -> str:
     """Where (relative to the output directory) a trial leaves its trained model."""
     return f"checkpoints/{trial_id}.pt"
 
 
-def save_trial_model(trial: Trial, out: str | Path, model: nn.Module, vocab: Vocabulary,
+def save_trial_model(trial: Trial, out: str | Path, model: nn.Module, vocab: Vocabulary | None,
                      splits: DatasetSplits) -> list[dict]:
     """Save ``trial``'s trained model (with its vocabulary, class names and trial id) if the
     trial keeps it (:attr:`Trial.save_model`); return the artefact rows that say where."""
     if not trial.save_model:
         return []
+    task = {} if splits.task == "classify" else {"task": splits.task}  # classifiers' files stay as they were
     path = save_checkpoint(Path(out) / checkpoint_path(trial.id), model, vocab, classes=splits.classes,
-                           trial_id=trial.id)
+                           trial_id=trial.id, **task)
     return [{"kind": "checkpoint", "name": "final", "path": str(path.relative_to(out))}]

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import torch
 
-from ...data import Vocabulary
 from ...nn import SequenceClassifier
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
-from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit
+from ...train import BatchCallback, EpochCallback, TrainingConfig, fit
 from ..config import DataConfig, ModelConfig, StudyConfig
-from ..trial import Trial, TrialResult, TrialSpec, save_trial_model, trial_data
+from ..trial import Trial, TrialResult, TrialSpec, prepare_data, save_trial_model
 
 NAME = "dense"
 
@@ -41,21 +40,23 @@ def expand_dense(config: StudyConfig) -> list[Trial]:
     ]
 
 
-def build_model(cell: str, vocab_size: int, model: ModelConfig) -> SequenceClassifier:
-    """The classifier a trial trains, from its model settings."""
+def build_model(cell: str, io: dict, model: ModelConfig) -> SequenceClassifier:
+    """The classifier a trial trains, from its model settings; ``io`` fits its input and
+    output to the data (:func:`sparsernn.tasks.model_io`: ``vocab_size`` or
+    ``input_features``, ``num_classes``, ``per_step``)."""
     return SequenceClassifier(
-        cell, vocab_size, hidden_sizes=tuple(model.hidden_sizes), num_classes=2,
-        embedding_dim=model.embedding_dim, dropout=model.dropout, readout_mask=model.readout_mask,
+        cell, hidden_sizes=tuple(model.hidden_sizes), embedding_dim=model.embedding_dim, dropout=model.dropout,
+        readout_mask=model.readout_mask, **io,
     )
 
 
-def initial_model(spec: ClassifierSpec, vocab_size: int) -> SequenceClassifier:
+def initial_model(spec: ClassifierSpec, io: dict) -> SequenceClassifier:
     """The trial's model before training, initialised from the trial's derived init seed.
 
     Seeds torch's global random state (initialisation and dropout draw from it).
     """
     torch.manual_seed(derive_seed(spec.seed, "init"))
-    return build_model(spec.cell, vocab_size, spec.model)
+    return build_model(spec.cell, io, spec.model)
 
 
 def run_dense_trial(
@@ -73,18 +74,15 @@ def run_dense_trial(
     """
     start = time.perf_counter()
     spec: ClassifierSpec = trial.spec
-    splits = trial_data(spec)
-    vocab = Vocabulary.from_strings(splits.train.strings)
-    train, test, validation = encode_splits(vocab, splits)
-
-    model = initial_model(spec, len(vocab))
+    data = prepare_data(spec)
+    model = initial_model(spec, data.io)
     result = fit(
-        model, train, test, spec.training,
-        seed=derive_seed(spec.seed, "order"), validation=validation, on_epoch=on_epoch, on_batch=on_batch,
+        model, data.train, data.test, spec.training, seed=derive_seed(spec.seed, "order"),
+        validation=data.validation, on_epoch=on_epoch, on_batch=on_batch, task=data.task,
     )
-    artefacts = [{"kind": "dataset", "name": splits.name, "data": splits.summary()}]
+    artefacts = [{"kind": "dataset", "name": data.splits.name, "data": data.splits.summary()}]
     if result.status == "done":
-        artefacts += save_trial_model(trial, out, model, vocab, splits)
+        artefacts += save_trial_model(trial, out, model, data.vocab, data.splits)
     return TrialResult(result.status, result.epochs, artefacts, seconds=time.perf_counter() - start)
 
 

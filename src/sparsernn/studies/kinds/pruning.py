@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,7 @@ from ...data import num_batches
 from ...nn import ClassifierStack, weight_histograms
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
+from ...tasks import model_io, task_of
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, encode_splits, fit, fit_pack
 from ..config import StudyConfig, check_trials
 from ..trial import SpecModel, Trial, TrialResult, checkpoint_path, save_trial_model, trial_data
@@ -248,6 +250,7 @@ class _Retraining:
             self.model = copy.deepcopy(base.model)
         self.vocab = base.vocab
         self.splits = trial_data(self.spec)  # the base's data: same data config, same seed
+        self.task = task_of(self.splits)
         self.train, self.test, self.validation = encode_splits(self.vocab, self.splits)
         self.on_epoch, self.on_batch = on_epoch, on_batch
         self.epochs: list[dict] = []
@@ -262,7 +265,7 @@ class _Retraining:
         training = self.spec.training.model_copy(update={"epochs": n_epochs})
         result = fit(self.model, self.train, self.test, training, seed=derive_seed(self.spec.seed, "order", phase),
                      validation=self.validation, phase=phase, after_step=after_step, on_epoch=self.record,
-                     on_batch=self.on_batch)
+                     on_batch=self.on_batch, task=self.task)
         self.epochs.extend(result.epochs)
         return result.status
 
@@ -307,7 +310,7 @@ class _Retraining:
 
     def iterative(self) -> str:
         point = self.spec.pruning
-        initial = _initial_state(self.spec, len(self.vocab)) if point.iterative.rewind else None
+        initial = _initial_state(self.spec, model_io(self.splits, self.vocab)) if point.iterative.rewind else None
         rounds = prune.iterative_sparsities(point.amount, point.iterative.per_round)
         for k, sparsity in enumerate(rounds, start=1):
             self.prune_to(sparsity, k)
@@ -366,6 +369,12 @@ def stack_key(trial: Trial) -> str | None:
     return f"{trial.parent}/retrain{point.retrain_epochs}"
 
 
+def stackable(model: torch.nn.Module) -> bool:
+    """Whether children of ``model`` can retrain as one :class:`~sparsernn.nn.ClassifierStack`:
+    token inputs and one output per sequence (else :func:`run_pruning_stack` trains them one by one)."""
+    return model.hparams["vocab_size"] is not None and not model.per_step
+
+
 def run_pruning_stack(
     trials: list[Trial],
     out: str | Path,
@@ -384,6 +393,9 @@ def run_pruning_stack(
     """
     start = time.perf_counter()
     base = load_checkpoint(Path(out) / parent_checkpoint(trials[0]))
+    if not stackable(base.model):  # real-valued inputs or a per-step task: each child alone
+        return [run_pruning_trial(trial, out, on_epoch=None if on_epoch is None else partial(on_epoch, index),
+                                  on_batch=on_batch) for index, trial in enumerate(trials)]
     histogram_before = weight_histograms(base.model)
     runs = [_Retraining(trial, out, None, None, base=base) for trial in trials]
     for run in runs:
@@ -407,10 +419,10 @@ def run_pruning_stack(
     return out_results
 
 
-def _initial_state(spec: PruningSpec, vocab_size: int) -> dict[str, torch.Tensor]:
+def _initial_state(spec: PruningSpec, io: dict) -> dict[str, torch.Tensor]:
     """The base model's weights before training, rebuilt from the same derived seed."""
     with torch.random.fork_rng(devices=[]):
-        return initial_model(spec, vocab_size).state_dict()
+        return initial_model(spec, io).state_dict()
 
 
 def _validate(study: StudyConfig) -> None:

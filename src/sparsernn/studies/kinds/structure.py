@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,9 +40,9 @@ from ...ids import content_id
 from ...nn import GraphRNN, GraphRNNStack, to_graph
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
-from ...train import BatchCallback, EpochCallback, TrainingConfig, encode_splits, fit, fit_pack
+from ...train import BatchCallback, EpochCallback, TrainingConfig, fit, fit_pack
 from ..config import DataConfig, StudyConfig, check_trials
-from ..trial import SpecModel, Trial, TrialResult, TrialSpec, save_trial_model, trial_data
+from ..trial import SpecModel, Trial, TrialResult, TrialSpec, prepare_data, save_trial_model
 
 NAME = "structure"
 _NETWORK = ("orientation", "recurrence", "readout")  # how any graph becomes a network
@@ -315,14 +316,15 @@ def pack_key(trial: Trial) -> str | None:
     return content_id(trial.spec.model_copy(update={"graph": block}).to_json())
 
 
-def _trial_model(spec: StructureSpec, vocab_size: int) -> GraphRNN:
-    """The trial's GraphRNN before training, initialised from the trial's derived init seed."""
+def _trial_model(spec: StructureSpec, io: dict) -> GraphRNN:
+    """The trial's GraphRNN before training, initialised from the trial's derived init seed;
+    ``io`` fits its input and output to the data (:func:`sparsernn.tasks.model_io`)."""
     torch.manual_seed(derive_seed(spec.seed, "init"))
-    return GraphRNN(trial_graph(spec.graph), spec.cell, vocab_size, embedding_dim=spec.model.embedding_dim,
-                    recurrence=spec.graph.recurrence, readout=spec.graph.readout)
+    return GraphRNN(trial_graph(spec.graph), spec.cell, embedding_dim=spec.model.embedding_dim,
+                    recurrence=spec.graph.recurrence, readout=spec.graph.readout, **io)
 
 
-def _structure_result(trial: Trial, out: str | Path, model: GraphRNN, vocab: Vocabulary, result, splits,
+def _structure_result(trial: Trial, out: str | Path, model: GraphRNN, vocab: Vocabulary | None, result, splits,
                       seconds: float) -> TrialResult:
     used = to_graph(model)  # the connectivity the network computed with
     artefacts = [
@@ -351,14 +353,15 @@ def run_structure_pack(
     """
     start = time.perf_counter()
     first: StructureSpec = trials[0].spec
-    splits = trial_data(first)  # equal keys: equal data, seed and training settings
-    vocab = Vocabulary.from_strings(splits.train.strings)
-    train, test, validation = encode_splits(vocab, splits)
-    pack = GraphRNNStack([_trial_model(trial.spec, len(vocab)) for trial in trials])
-    results = fit_pack(pack, train, test, first.training, seed=derive_seed(first.seed, "order"),
-                       validation=validation, on_epoch=on_epoch, on_batch=on_batch)
+    data = prepare_data(first)  # equal keys: equal data, seed and training settings
+    if "input_features" in data.io or data.task.per_step:  # a GraphRNNStack holds neither: each alone
+        return [run_structure_trial(trial, out, on_epoch=None if on_epoch is None else partial(on_epoch, index),
+                                    on_batch=on_batch) for index, trial in enumerate(trials)]
+    pack = GraphRNNStack([_trial_model(trial.spec, data.io) for trial in trials])
+    results = fit_pack(pack, data.train, data.test, first.training, seed=derive_seed(first.seed, "order"),
+                       validation=data.validation, on_epoch=on_epoch, on_batch=on_batch)
     seconds = (time.perf_counter() - start) / len(trials)
-    return [_structure_result(trial, out, model, vocab, result, splits, seconds)
+    return [_structure_result(trial, out, model, data.vocab, result, data.splits, seconds)
             for trial, model, result in zip(trials, pack.unpack(), results)]
 
 
@@ -373,13 +376,11 @@ def run_structure_trial(
     (and, unless the study's ``save_models`` is ``none``, save the trained model)."""
     start = time.perf_counter()
     spec: StructureSpec = trial.spec
-    splits = trial_data(spec)
-    vocab = Vocabulary.from_strings(splits.train.strings)
-    train, test, validation = encode_splits(vocab, splits)
-    model = _trial_model(spec, len(vocab))
-    result = fit(model, train, test, spec.training, seed=derive_seed(spec.seed, "order"), validation=validation,
-                 on_epoch=on_epoch, on_batch=on_batch)
-    return _structure_result(trial, out, model, vocab, result, splits, time.perf_counter() - start)
+    data = prepare_data(spec)
+    model = _trial_model(spec, data.io)
+    result = fit(model, data.train, data.test, spec.training, seed=derive_seed(spec.seed, "order"),
+                 validation=data.validation, on_epoch=on_epoch, on_batch=on_batch, task=data.task)
+    return _structure_result(trial, out, model, data.vocab, result, data.splits, time.perf_counter() - start)
 
 
 def describe(trial: Trial) -> str:
