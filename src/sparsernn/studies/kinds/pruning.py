@@ -20,7 +20,8 @@ pruning). Schedules:
 
 The children of one base that prune once and then retrain (``one_shot``, and the
 ``threshold`` criterion) share the base's data, batch order and retraining settings: with
-``batch_children: true`` (the default) they retrain together as one
+``batch_children: true`` (the default) those of one target (e.g. the ten levels of
+``both``) retrain together as one
 :class:`~sparsernn.nn.ClassifierStack` (:func:`run_pruning_stack`), each with its own
 clipping and divergence check, so each gives the numbers it gives alone up to float
 rounding (about 1e-7 per step), in a fraction of the time. Models with dropout, and the
@@ -359,14 +360,16 @@ def run_pruning_trial(
 
 def stack_key(trial: Trial) -> str | None:
     """Children with equal keys retrain together (:func:`run_pruning_stack`): those of one
-    base that prune once (one-shot or threshold), with the same retraining epochs, when
-    their study batches children and the model has no dropout; None for the others."""
+    base and one target that prune once (one-shot or threshold), with the same retraining
+    epochs, when their study batches children and the model has no dropout; None for the
+    others. One stack per target keeps stacks small enough to finish (and be stored) in
+    minutes: a stopped run loses at most the stacks in progress."""
     point = getattr(trial.spec, "pruning", None)
     if point is None or not trial.batched or trial.spec.model.dropout > 0:
         return None
     if point.criterion != "threshold" and point.schedule != "one_shot":
         return None
-    return f"{trial.parent}/retrain{point.retrain_epochs}"
+    return f"{trial.parent}/{point.target}/retrain{point.retrain_epochs}"
 
 
 def stackable(model: torch.nn.Module) -> bool:
