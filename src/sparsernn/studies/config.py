@@ -92,7 +92,7 @@ class DataConfig(_Config):
 
     Each dataset takes some of these settings (``sparsernn datasets`` and
     :func:`~sparsernn.data.dataset_options` list which); the others are ignored
-    (:meth:`ignored` names those a config set, and ``sparsernn run`` says so). Settings
+    (:meth:`ignored` names those a config changed, and ``sparsernn run`` says so). Settings
     added later (``chunk_length``, ``standardize``, ``test_file``, ``split_column``) are
     left out of a trial's JSON while null, so trials stored before them keep their ids.
     """
@@ -161,11 +161,12 @@ class DataConfig(_Config):
         return options
 
     def ignored(self) -> list[str]:
-        """The settings this config sets (explicitly, not null) that its dataset does not take."""
+        """The settings this config changes from their defaults that its dataset does not take."""
         taken = set(dataset_options(self.dataset))
-        return [name for name in type(self).model_fields
-                if name in self.model_fields_set and name not in ("dataset", "seed")
-                and _DATA_OPTIONS.get(name, name) not in taken and getattr(self, name) is not None]
+        fields = type(self).model_fields
+        changed = lambda name, info: getattr(self, name) not in (None, info.get_default(call_default_factory=True))  # noqa: E731
+        return [name for name, info in fields.items() if name not in ("dataset", "seed")
+                and _DATA_OPTIONS.get(name, name) not in taken and changed(name, info)]
 
     def load(self, seed: int) -> DatasetSplits:
         """Build or read the dataset, split with ``seed``."""
