@@ -66,7 +66,6 @@ def test_members_copy_back_out_and_count_their_parameters():
     (lambda: [], "non-empty list of SequenceClassifiers"),
     (lambda: [SequenceClassifier("gru", 9), SequenceClassifier("lstm", 9)], "must share one architecture"),
     (lambda: [SequenceClassifier("gru", 9, dropout=0.1)], "cannot stack classifiers with dropout"),
-    (lambda: [SequenceClassifier("gru", input_features=3)], "token inputs"),
 ])
 def test_what_cannot_be_stacked_is_refused(models, message):
     with pytest.raises(InputError, match=message):
@@ -101,6 +100,72 @@ def test_a_stack_trains_every_member_as_fit_trains_it_alone(cell):
             for (name, a), b in zip(child.state_dict().items(), stack.member(g).state_dict().values()):
                 torch.testing.assert_close(b, a, rtol=0, atol=1e-5, msg=name)
     assert [r.status for r in results] == ["done", "done", "diverged"]
+
+
+def _children(base, amounts=(0.0, 0.5, 0.9)):
+    children = []
+    for amount in amounts:
+        child = copy.deepcopy(base)
+        prune.prune_to_sparsity(child, amount, targets=("ih", "hh"))
+        children.append(child)
+    return children
+
+
+@pytest.mark.parametrize("task_name", ["language_model", "next_symbols"])
+def test_a_stack_of_per_step_members_trains_each_as_fit_trains_it_alone(task_name):
+    from sparsernn.data import DatasetSplits, StepStrings
+    from sparsernn.tasks import Task
+
+    torch.manual_seed(0)
+    text = "".join(torch.randint(0, 4, (600,)).numpy().astype(str).tolist()).replace("0", "ab")
+    chunks = [text[i:i + 9] for i in range(0, len(text) - 9, 8)][:60]
+    if task_name == "language_model":
+        steps = StepStrings([c[:-1] for c in chunks], [tuple(c[1:]) for c in chunks])
+    else:  # a made-up legal set: the next symbol and the one after it
+        steps = StepStrings([c[:-2] for c in chunks], [tuple(a + b for a, b in zip(c[1:-1], c[2:])) for c in chunks])
+    data = DatasetSplits("toy", steps, steps.take(range(20)), None, tuple(sorted(set(text))), task=task_name)
+    vocab = Vocabulary.from_strings(steps.strings)
+    train, test, _ = encode_splits(vocab, data)
+    task = Task(task_name, per_step=True, long_range_offset=2 if task_name == "next_symbols" else None)
+    base = SequenceClassifier("lstm", len(vocab), hidden_sizes=[5, 4], embedding_dim=3,
+                              num_classes=len(data.classes), per_step=True)
+    children = _children(base)
+    config = TrainingConfig(epochs=2, batch_size=16, lr=0.01)
+    stack = ClassifierStack([copy.deepcopy(c) for c in children])
+    tokens, lengths = train.inputs[:5], train.lengths[:5]
+    with torch.enable_grad():
+        logits = stack(tokens, lengths)  # (B, T, G, C), the training path
+    for g, child in enumerate(children):
+        torch.testing.assert_close(logits[:, :, g], child(tokens, lengths), rtol=0, atol=1e-6)
+    results = fit_pack(stack, train, test, config, seed=5, task=task)
+    for g, child in enumerate(children):
+        alone = fit(child, train, test, config, seed=5, task=task)
+        for mine, theirs in zip(results[g].epochs, alone.epochs, strict=True):
+            assert set(mine) == set(theirs)
+            for key in set(mine) - {"phase", "seconds"}:
+                assert mine[key] == pytest.approx(theirs[key], abs=1e-5, nan_ok=True), (g, key)
+        for (name, a), b in zip(child.state_dict().items(), stack.member(g).state_dict().values()):
+            torch.testing.assert_close(b, a, rtol=0, atol=1e-5, msg=name)
+
+
+def test_a_stack_of_real_valued_members_trains_each_as_fit_trains_it_alone():
+    from sparsernn.data import DatasetSplits, LabelledSequences
+
+    torch.manual_seed(0)
+    values = [torch.randn(int(n), 3).numpy() for n in torch.randint(2, 9, (50,))]
+    series = LabelledSequences(values, [int(v[:, 0].sum() > 0) for v in values])
+    data = DatasetSplits("toy", series, series.take(range(20)), None, ("a", "b"))
+    train, test, _ = encode_splits(None, data)
+    base = SequenceClassifier("gru", input_features=3, hidden_sizes=[5, 4], embedding_dim=3)
+    children = _children(base)
+    config = TrainingConfig(epochs=2, batch_size=16, lr=0.01)
+    stack = ClassifierStack([copy.deepcopy(c) for c in children])
+    results = fit_pack(stack, train, test, config, seed=5)
+    for g, child in enumerate(children):
+        alone = fit(child, train, test, config, seed=5)
+        for mine, theirs in zip(results[g].epochs, alone.epochs, strict=True):
+            for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+                assert mine[key] == pytest.approx(theirs[key], abs=1e-5), (g, key)
 
 
 STUDY = dict(name="p", kind="pruning", seeds=[0], cells=["gru"], data={"num_strings": 200},

@@ -24,3 +24,17 @@ def test_thesis_presets_have_the_thesis_negative_mix(name):
 def test_thesis_presets_have_the_thesis_batch_sizes():
     assert preset("thesis-pruning").training.batch_size == 32
     assert preset("thesis-structure").training.batch_size == 128
+
+
+def test_the_harder_task_presets_run_the_thesis_pruning_protocol_on_other_data():
+    from sparsernn.studies import expand
+
+    thesis = preset("thesis-pruning")
+    for name, dataset in (("timeseries-pruning", "ucr:JapaneseVowels"), ("lm-pruning", "pydoc-topics")):
+        study = preset(name)
+        assert study.data.dataset == dataset and study.cells == ["lstm", "gru"] and study.seeds == [0, 1, 2]
+        assert study.model == thesis.model
+        assert study.section.targets == thesis.section.targets
+        assert study.section.sparsities == thesis.section.sparsities
+        assert study.data.ignored() == []
+        assert len(expand(study)) == 2 * 3 * 31

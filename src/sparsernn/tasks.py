@@ -140,6 +140,57 @@ class Task:
         return score
 
 
+    def member_losses(self, logits: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
+        """Each member's mean training loss ``(G,)`` from the logits of a stack of ``G`` members:
+        ``(B, G, C)``, or ``(B, T, G, C)`` for a per-step task; member ``g``'s equals
+        :meth:`loss` of ``logits[..., g, :]``."""
+        G = logits.shape[-2]
+        if self.name == "classify":
+            return nn.functional.cross_entropy(logits.transpose(1, 2), targets[:, None].expand(-1, G),
+                                               reduction="none").mean(0)
+        return self._step_losses(logits, targets, lengths).sum(dim=(0, 1)) / _valid(
+            lengths, logits.shape[1], logits.device).sum()
+
+    def _step_losses(self, logits: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
+        """Per-step losses ``(B, T, G)`` of member logits ``(B, T, G, C)``, 0 at padded steps."""
+        G = logits.shape[2]
+        valid = _valid(lengths, logits.shape[1], logits.device)[:, :, None]  # (B, T, 1)
+        if self.name == "language_model":
+            per = nn.functional.cross_entropy(logits.permute(0, 3, 1, 2), targets[:, :, None].expand(-1, -1, G),
+                                              reduction="none", ignore_index=-100)  # (B, T, G)
+        else:
+            per = nn.functional.binary_cross_entropy_with_logits(
+                logits, targets[:, :, None].expand_as(logits), reduction="none").mean(dim=3)  # (B, T, G)
+        return per * valid
+
+    @torch.no_grad()
+    def member_scores(self, logits: Tensor, targets: Tensor, lengths: Tensor) -> list[Score]:
+        """The :class:`Score` of every member of a stack (see :meth:`member_losses`)."""
+        G = logits.shape[-2]
+        if self.name == "classify":
+            labels = targets[:, None].expand(-1, G)  # (B, G)
+            losses = nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").sum(0)
+            hits = (logits.argmax(dim=2) == labels).sum(0)
+            return [Score(loss, len(targets), hit, len(targets)) for loss, hit in zip(losses.tolist(), hits.tolist())]
+        valid = _valid(lengths, logits.shape[1], logits.device)  # (B, T)
+        steps = int(valid.sum())
+        losses = self._step_losses(logits, targets, lengths).sum(dim=(0, 1)).tolist()  # (G,)
+        if self.name == "language_model":
+            hits = ((logits.argmax(dim=3) == targets[:, :, None]) & valid[:, :, None]).sum(dim=(0, 1)).tolist()
+            return [Score(loss, steps, hit, steps) for loss, hit in zip(losses, hits)]
+        right = ((logits > 0) == (targets[:, :, None] > 0.5)).all(dim=3) | ~valid[:, :, None]  # (B, T, G)
+        hits = right.all(dim=1).sum(0).tolist()
+        scores = [Score(loss, steps, hit, len(targets)) for loss, hit in zip(losses, hits)]
+        if self.long_range_offset is not None:
+            rows = torch.arange(len(targets), device=logits.device)
+            step = lengths.to(logits.device) - self.long_range_offset
+            usable = step >= 0
+            long_hits = right[rows[usable], step[usable]].sum(0).tolist()  # (G,)
+            for score, hit in zip(scores, long_hits):
+                score.extra["long_range"] = [hit, int(usable.sum())]
+        return scores
+
+
 TASKS = {
     "classify": Task("classify", per_step=False),
     "next_symbols": Task("next_symbols", per_step=True),

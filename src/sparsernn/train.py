@@ -341,9 +341,10 @@ def _train_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, cl
 
 
 @torch.no_grad()
-def _evaluate_pack(pack: GraphRNNPack, split: Split, members: list[int], *,
-                   batch_size: int) -> dict[int, tuple[float, float]]:
-    """:func:`evaluate` of each listed member, computed by the pack in one pass.
+def _evaluate_pack(pack: GraphRNNPack, split: Split, members: list[int], *, batch_size: int,
+                   task: Task) -> dict[int, Score]:
+    """The :class:`~sparsernn.tasks.Score` of each listed member (:func:`score`), computed by
+    the pack in one pass.
 
     A member whose loss comes out non-finite is evaluated again on its own: the
     non-finite values of one member turn the others' into NaN through the pack's zero
@@ -351,23 +352,17 @@ def _evaluate_pack(pack: GraphRNNPack, split: Split, members: list[int], *,
     """
     was_training = pack.training
     pack.eval()
-    G = pack.num_members
-    loss_sums, correct = [0.0] * G, [0] * G
+    totals = [Score() for _ in range(pack.num_members)]
     for batch in iterate_batches(*split, batch_size):
-        logits = pack(batch.inputs, batch.lengths)  # (B, G, C)
-        labels = batch.labels[:, None].expand(-1, G)  # (B, G)
-        losses = nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").sum(0)  # (G,)
-        hits = (logits.argmax(dim=2) == labels).sum(0)  # (G,)
-        for g, (loss, hit) in enumerate(zip(losses.tolist(), hits.tolist())):
-            loss_sums[g] += loss
-            correct[g] += hit
+        logits = pack(batch.inputs, batch.lengths)  # (B, G, C) or (B, T, G, C)
+        for total, member in zip(totals, task.member_scores(logits, batch.labels, batch.lengths)):
+            total.add(member)
     pack.train(was_training)
-    n = max(len(split), 1)
-    metrics = {g: (loss_sums[g] / n, correct[g] / n) for g in members}
+    scores = {g: totals[g] for g in members}
     for g in members:
-        if not math.isfinite(metrics[g][0]):
-            metrics[g] = evaluate(pack.member(g), split, batch_size=batch_size)
-    return metrics
+        if not math.isfinite(scores[g].metrics()[0]):
+            scores[g] = score(pack.member(g), split, batch_size=batch_size, task=task)
+    return scores
 
 
 class _PackTrainer:
@@ -379,8 +374,9 @@ class _PackTrainer:
     and stay zero, so they compute finite zeros and get zero gradients ever after.
     """
 
-    def __init__(self, pack: GraphRNNPack, optimizer: torch.optim.Optimizer, clip: float | None) -> None:
-        self.pack, self.optimizer, self.clip = pack, optimizer, clip
+    def __init__(self, pack: GraphRNNPack, optimizer: torch.optim.Optimizer, clip: float | None,
+                 task: Task) -> None:
+        self.pack, self.optimizer, self.clip, self.task = pack, optimizer, clip, task
         G = pack.num_members
         self.alive = torch.ones(G, dtype=torch.bool)
         # (parameter, flat owner index with "no member" mapped to bin G)
@@ -390,10 +386,8 @@ class _PackTrainer:
         ]
 
     def _member_losses(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.pack(batch.inputs, batch.lengths)  # (B, G, C)
-        labels = batch.labels[:, None].expand(-1, self.pack.num_members)  # (B, G)
-        losses = nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(0)  # (G,)
-        return losses, logits
+        logits = self.pack(batch.inputs, batch.lengths)  # (B, G, C) or (B, T, G, C)
+        return self.task.member_losses(logits, batch.labels, batch.lengths), logits  # (G,), logits
 
     def _squared_norms(self) -> torch.Tensor:
         """Σ grad² over each member's entries (G + 1,), float64; bin G sums the unowned entries."""
@@ -427,7 +421,7 @@ class _PackTrainer:
         culprits = []
         for g in suspects:
             model = self.pack.member(g)
-            loss = nn.functional.cross_entropy(model(batch.inputs, batch.lengths), batch.labels)
+            loss = self.task.loss(model(batch.inputs, batch.lengths), batch.labels, batch.lengths)
             finite = bool(torch.isfinite(loss))
             if finite:
                 loss.backward()
@@ -454,7 +448,7 @@ class _PackTrainer:
                     value.masked_fill_(mask, 0)
 
     def step(self, batch) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-        """One optimiser step on ``batch``: ``(member losses (G,), logits (B, G, C), members retired now)``.
+        """One optimiser step on ``batch``: ``(member losses (G,), logits (B, [T,] G, C), members retired now)``.
 
         When a live member's loss or gradient is non-finite, the suspects are checked
         one by one (:meth:`_isolate`); the culprits -- every suspect if none is found --
@@ -495,6 +489,7 @@ def fit_pack(
     phase: str = "train",
     on_epoch: Callable[[int, dict], None] | None = None,
     on_batch: BatchCallback | None = None,
+    task: Task | None = None,
 ) -> list[TrainResult]:
     """Train every member of ``pack`` as :func:`fit` would train it alone, all in one network.
 
@@ -525,7 +520,7 @@ def fit_pack(
     pack : GraphRNNPack, GraphRNNStack or ClassifierStack
         Trained in place (on ``config.device``, if set); its ``owners`` say which
         member each parameter entry belongs to.
-    train, test, config, seed, validation, phase
+    train, test, config, seed, validation, phase, task
         As in :func:`fit`.
     on_epoch : callable, optional
         ``on_epoch(member, row)`` for every row as it is made.
@@ -542,26 +537,32 @@ def fit_pack(
     if not isinstance(pack, (GraphRNNPack, GraphRNNStack, ClassifierStack)):
         raise InputError(f"fit_pack needs a GraphRNNPack, a GraphRNNStack or a ClassifierStack; "
                          f"got {type(pack).__name__}.")
+    task = task or TASKS["classify"]
     train, test, validation = _place(pack, config.device, train, test, validation)
-    trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip)
+    trainer = _PackTrainer(pack, make_optimizer(pack, config), config.clip, task)
     generator = torch.Generator().manual_seed(int(seed))
     results = [TrainResult(status="done") for _ in range(pack.num_members)]
 
     def record(epoch: int, train_metrics: dict[int, tuple[float, float]], seconds: float) -> None:
         members = _live(results)
-        test_metrics = _evaluate_pack(pack, test, members, batch_size=config.eval_batch_size)
-        val_metrics = dict.fromkeys(members, (None, None))
+        tests = _evaluate_pack(pack, test, members, batch_size=config.eval_batch_size, task=task)
+        vals = {}
         if validation is not None:
-            val_metrics = _evaluate_pack(pack, validation, members, batch_size=config.eval_batch_size)
+            vals = _evaluate_pack(pack, validation, members, batch_size=config.eval_batch_size, task=task)
         counts = pack.parameter_counts()
         for g in members:
-            row = _epoch_row(phase, epoch, train_metrics[g], test_metrics[g], val_metrics[g], counts[g], seconds)
+            val_metrics, extra = (None, None), tests[g].extras("test")
+            if validation is not None:
+                val_metrics, extra = vals[g].metrics(), {**extra, **vals[g].extras("val")}
+            row = _epoch_row(phase, epoch, train_metrics[g], tests[g].metrics(), val_metrics, counts[g], seconds,
+                             extra)
             results[g].epochs.append(row)
             if on_epoch is not None:
                 on_epoch(g, row)
 
     start = time.perf_counter()
-    train_metrics = _evaluate_pack(pack, train, _live(results), batch_size=config.eval_batch_size)
+    scores = _evaluate_pack(pack, train, _live(results), batch_size=config.eval_batch_size, task=task)
+    train_metrics = {g: value.metrics() for g, value in scores.items()}
     record(0, train_metrics, time.perf_counter() - start)
 
     limits = [divergence_limit(train_metrics[g][0]) for g in range(pack.num_members)]
@@ -598,8 +599,9 @@ def _train_pack_epoch(trainer: _PackTrainer, results: list[TrainResult], batches
     left).
     """
     G = len(results)
+    task = trainer.task
     trainer.pack.train()
-    loss_sums, correct, seen = [0.0] * G, [0] * G, 0
+    loss_sums, correct, loss_count, seen = [0.0] * G, [0] * G, 0, 0
     for i, batch in enumerate(batches, start=1):
         losses, logits, retired = trainer.step(batch)
         values = losses.tolist()
@@ -608,12 +610,18 @@ def _train_pack_epoch(trainer: _PackTrainer, results: list[TrainResult], batches
         live = _live(results)
         if not live:
             return {}
-        hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
+        if task.per_step:
+            scores = task.member_scores(logits, batch.labels, batch.lengths)
+            hits, n_loss, n_seen = [s.correct for s in scores], scores[0].loss_count, scores[0].count
+        else:  # classification, as it always was (bit for bit)
+            hits = (logits.argmax(dim=2) == batch.labels[:, None]).sum(0).tolist()  # (G,)
+            n_loss = n_seen = len(batch.labels)
         for g in live:
-            loss_sums[g] += values[g] * len(batch.labels)
+            loss_sums[g] += values[g] * n_loss
             correct[g] += hits[g]
-        seen += len(batch.labels)
+        loss_count += n_loss
+        seen += n_seen
         if on_batch is not None:
             on_batch(epoch, i, n_batches)
-    _diverge(trainer, results, [g for g in _live(results) if not math.isfinite(loss_sums[g] / max(seen, 1))])
-    return {g: (loss_sums[g] / max(seen, 1), correct[g] / max(seen, 1)) for g in _live(results)}
+    _diverge(trainer, results, [g for g in _live(results) if not math.isfinite(loss_sums[g] / max(loss_count, 1))])
+    return {g: (loss_sums[g] / max(loss_count, 1), correct[g] / max(seen, 1)) for g in _live(results)}

@@ -76,10 +76,6 @@ def _check_members(members: Sequence[SequenceClassifier]) -> dict:
         if member.hparams != hparams:
             raise InputError(f"ClassifierStack members must share one architecture; member {g} has "
                              f"{member.hparams}, member 0 {hparams}.")
-    if hparams["vocab_size"] is None:
-        raise InputError("ClassifierStack stacks classifiers of token inputs (vocab_size); got float inputs.")
-    if hparams.get("per_step"):
-        raise InputError("ClassifierStack stacks classifiers with one output per sequence; got per_step=True.")
     if hparams["dropout"] > 0:
         raise InputError("ClassifierStack cannot stack classifiers with dropout: each would draw other dropout masks "
                          f"than it draws alone; got dropout={hparams['dropout']}.")
@@ -174,8 +170,20 @@ def unsort(values: Tensor, order: Tensor) -> Tensor:
     return values[:, inverse.to(values.device)].transpose(0, 1)
 
 
+def _unpack_steps(steps: Tensor, active: list[int], order: Tensor, length: int) -> Tensor:
+    """Packed per-step values (G, ΣT, C) (time-major, sorted batch ``order``) as (B, T, G, C)
+    in the caller's order, zero past each sequence's end."""
+    G, _, C = steps.shape
+    B = active[0]
+    rows = torch.cat([torch.arange(n) for n in active])  # each packed row's place in the sorted batch
+    times = torch.cat([torch.full((n,), t) for t, n in enumerate(active)])
+    place = (order[rows] * length + times).to(steps.device)  # flat (b, t) in the caller's order
+    out = steps.new_zeros(G, B * length, C).index_copy(1, place, steps)  # (G, B·T, C)
+    return out.view(G, B, length, C).permute(1, 2, 0, 3)  # (B, T, G, C)
+
+
 class ClassifierStack(nn.Module):
-    """``G`` SequenceClassifiers of equal hparams (token inputs, no dropout) as one network.
+    """``G`` SequenceClassifiers of equal hparams (no dropout) as one network.
 
     Parameters
     ----------
@@ -235,15 +243,27 @@ class ClassifierStack(nn.Module):
         return value * getattr(self, _key(self.masked[name])) if name in self.masked else value
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        """Logits (B, num_members, num_classes): member g's at ``[:, g]``."""
-        lengths = check_batch(inputs, lengths, vocab_size=self.hparams["vocab_size"], input_features=None)
+        """Logits (B, num_members, num_classes): member g's at ``[:, g]``; with ``per_step``
+        members, (B, T, num_members, num_classes), zero at padded steps."""
+        hp = self.hparams
+        lengths = check_batch(inputs, lengths, vocab_size=hp["vocab_size"], input_features=hp["input_features"])
+        per_step = hp.get("per_step", False)
         if not torch.is_grad_enabled():  # evaluation: every member with torch's own fused kernels
-            return torch.stack([self._template(g, inputs, lengths) for g in range(self.num_members)], dim=1)
-        packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) time-major, batch sizes, sort order
-        x = self.weight("embed.weight")[:, packed]  # (G, ΣT, E)
-        for l in range(len(self.hparams["hidden_sizes"])):
+            return torch.stack([self._template(g, inputs, lengths) for g in range(self.num_members)],
+                               dim=2 if per_step else 1)
+        packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) or (ΣT, F) time-major, batch sizes, order
+        if hp["vocab_size"] is not None:
+            x = self.weight("embed.weight")[:, packed]  # (G, ΣT, E)
+        else:  # a linear input layer
+            w_in = self.weight("embed.weight")  # (G, E, F)
+            x = torch.baddbmm(self.weight("embed.bias")[:, None], packed.expand(len(w_in), -1, -1),
+                              w_in.transpose(1, 2))  # (G, ΣT, E)
+        for l in range(len(hp["hidden_sizes"])):
             x, h = self._layer(l, x, active)  # (G, ΣT, H_l), (G, B, H_l)
         w, b = self.weight("readout.weight"), self.weight("readout.bias")  # (G, C, H), (G, C)
+        if per_step:
+            steps = torch.baddbmm(b[:, None], x, w.transpose(1, 2))  # (G, ΣT, C), packed
+            return _unpack_steps(steps, active, order, inputs.shape[1])  # (B, T, G, C)
         logits = torch.baddbmm(b[:, None], h, w.transpose(1, 2))  # (G, B, C), sorted order
         return unsort(logits, order)  # (B, G, C), the caller's order
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -372,12 +371,6 @@ def stack_key(trial: Trial) -> str | None:
     return f"{trial.parent}/{point.target}/retrain{point.retrain_epochs}"
 
 
-def stackable(model: torch.nn.Module) -> bool:
-    """Whether children of ``model`` can retrain as one :class:`~sparsernn.nn.ClassifierStack`:
-    token inputs and one output per sequence (else :func:`run_pruning_stack` trains them one by one)."""
-    return model.hparams["vocab_size"] is not None and not model.per_step
-
-
 def run_pruning_stack(
     trials: list[Trial],
     out: str | Path,
@@ -396,9 +389,6 @@ def run_pruning_stack(
     """
     start = time.perf_counter()
     base = load_checkpoint(Path(out) / parent_checkpoint(trials[0]))
-    if not stackable(base.model):  # real-valued inputs or a per-step task: each child alone
-        return [run_pruning_trial(trial, out, on_epoch=None if on_epoch is None else partial(on_epoch, index),
-                                  on_batch=on_batch) for index, trial in enumerate(trials)]
     histogram_before = weight_histograms(base.model)
     runs = [_Retraining(trial, out, None, None, base=base) for trial in trials]
     for run in runs:
@@ -413,7 +403,8 @@ def run_pruning_stack(
     first, stack = runs[0], ClassifierStack([run.model for run in runs])
     training = first.spec.training.model_copy(update={"epochs": first.spec.pruning.retrain_epochs})
     results = fit_pack(stack, first.train, first.test, training, seed=derive_seed(first.spec.seed, "order", "retrain"),
-                       validation=first.validation, phase="retrain", on_epoch=record, on_batch=on_batch)
+                       validation=first.validation, phase="retrain", on_epoch=record, on_batch=on_batch,
+                       task=first.task)
     seconds = (time.perf_counter() - start) / len(trials)
     out_results = []
     for g, (trial, run, result) in enumerate(zip(trials, runs, results)):
