@@ -120,3 +120,20 @@ def test_mean_ci_matches_scipy_t_interval():
     mean, half = mean_ci(values)
     low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
     assert (mean - half, mean + half) == pytest.approx((low, high))
+
+
+def test_bits_are_the_test_loss_over_ln2_and_language_model_studies_get_their_tables():
+    from sparsernn.analysis.pruning import markdown_tables
+
+    runs, epochs = make({0: 0.6}, [(0, 0.5, [0.3, 0.55])])
+    epochs["test_loss"] = [2.0, 1.2, 3.0, 1.3]  # base: epochs 0, 1; child: epochs 0, 1
+    t = pruning_trials(runs, epochs).iloc[0]
+    assert (t["base_bits"], t["pruned_bits"], t["final_bits"]) == pytest.approx(
+        (1.2 / math.log(2), 3.0 / math.log(2), 1.3 / math.log(2)))
+    titles = [title for _, title in markdown_tables(runs, epochs)]
+    assert not any("bits per character" in title for title in titles)  # not a language model
+    runs["config"] = [json.dumps({**json.loads(c), "data": {"dataset": "pydoc-topics"}}) for c in runs["config"]]
+    tables = markdown_tables(runs, epochs)
+    assert [title.split(",")[0] for _, title in tables][2:] == ["bits per character right after pruning",
+                                                                "bits per character after retraining"]
+    assert tables[2][0]["0.5"].tolist() == [per_seed([3.0 / math.log(2)])]

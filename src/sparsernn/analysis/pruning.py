@@ -17,6 +17,11 @@ tolerance ``delta`` (default 0.01):
 - **recovered**: ``recovery_epochs`` is not missing.
 - **max_safe_sparsity** of a seed: the largest level whose trial is safe (0 if none).
 - **max_feasible_sparsity** of a seed: the largest level whose trial recovered (0 if none).
+- **base_bits**, **pruned_bits**, **final_bits**: the same three points measured as
+  the test loss in bits, ``test_loss / ln 2`` (:func:`sparsernn.tasks.bits_per_symbol`):
+  for a language model, **bits per character** (lower is better). Shown for studies
+  whose dataset's task is ``language_model``; safe and recovered stay defined by
+  accuracy (there, the fraction of characters predicted right).
 - **model_sparsity**: the fraction of all maskable weights (input-to-hidden,
   hidden-to-hidden and readout matrices) masked when the trial ended, next to the
   level, which is the fraction of the *targeted* weights.
@@ -45,7 +50,9 @@ from .settings import select_columns
 from .stats import bootstrap_ci, per_seed, wilson_interval
 
 CONFIG_KEYS = ["cell", "criterion", "target", "scope", "schedule"]
-METRICS = ("base_acc", "pruned_acc", "drop", "final_acc", "recovery_epochs", "model_sparsity")
+METRICS = ("base_acc", "pruned_acc", "drop", "final_acc", "recovery_epochs", "model_sparsity", "base_bits",
+           "pruned_bits", "final_bits")
+_LN2 = math.log(2)
 _LEVEL_PATHS = ("seed", "sparsity", "pruning.amount", "pruning.threshold")  # the level of a sparsity curve
 
 
@@ -57,9 +64,12 @@ def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
     level: the trials of one sparsity curve), ``cell, seed, criterion, target, scope,
     schedule, amount, threshold, level`` (the amount, or the threshold for the threshold
     criterion), ``base_acc, pruned_acc, drop, final_acc, safe, recovery_epochs,
-    recovered, model_sparsity``.
+    recovered, model_sparsity, base_bits, pruned_bits, final_bits``.
     """
     final_train = epochs[epochs["phase"] == "train"].groupby("run_id")["test_acc"].last()
+    if "test_loss" not in epochs:
+        epochs = epochs.assign(test_loss=math.nan)
+    final_loss = epochs[epochs["phase"] == "train"].groupby("run_id")["test_loss"].last()
     retrain = epochs[epochs["phase"] == "retrain"]
     rows = []
     for run in runs[runs["status"] == "done"].itertuples():
@@ -83,6 +93,9 @@ def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
             "pruned_acc": pruned,
             "drop": base - pruned,
             "final_acc": float(mine["test_acc"].iloc[-1]),
+            "base_bits": float(final_loss[run.parent]) / _LN2,
+            "pruned_bits": float(mine["test_loss"].iloc[0]) / _LN2,
+            "final_bits": float(mine["test_loss"].iloc[-1]) / _LN2,
             "safe": pruned >= base - delta - 1e-12,
             "recovery_epochs": float(later["epoch"].iloc[0]) if len(later) else np.nan,
             "model_sparsity": float(getattr(run, "model_sparsity", math.nan)),
@@ -221,9 +234,22 @@ def markdown_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 
     after pruning and after retraining, per seed, one row per curve and one column per level."""
     configs = pruning_summary(runs, epochs, delta=delta)["configurations"]
     parts = []
-    for column, what in (("pruned_acc_seeds", "right after pruning"), ("final_acc_seeds", "after retraining")):
+    columns = [("pruned_acc_seeds", "test accuracy right after pruning"), ("final_acc_seeds", "test accuracy after "
+                                                                                              "retraining")]
+    if language_model_studies(runs):
+        columns += [("pruned_bits_seeds", "bits per character right after pruning"),
+                    ("final_bits_seeds", "bits per character after retraining")]
+    for column, what in columns:
         pivot = by_level(configs, column)
         fixed = [k for k in SWEEP_KEYS if pivot[k].nunique() == 1]
-        parts.append((pivot.drop(columns=fixed), f"test accuracy {what}, per seed, by level (columns: the "
-                                                 f"fraction of the targeted weights removed)"))
+        parts.append((pivot.drop(columns=fixed), f"{what}, per seed, by level (columns: the fraction of the "
+                                                 f"targeted weights removed)"))
     return parts
+
+
+def language_model_studies(runs: pd.DataFrame) -> set[str]:
+    """The studies among ``runs`` whose dataset's task is ``language_model``."""
+    from ..data import list_datasets
+
+    names = {info.name for info in list_datasets() if info.task == "language_model"}
+    return {run.study for run in runs.itertuples() if json.loads(run.config).get("data", {}).get("dataset") in names}
