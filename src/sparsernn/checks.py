@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_choice", "check_fraction", "check_int", "is_int", "is_real"]
+__all__ = ["check_choice", "check_fraction", "check_int", "is_int", "is_real", "listed"]
 
 
 def is_int(value: object) -> bool:
@@ -148,3 +148,14 @@ def check_choice(value: object, name: str, func: str, choices: Iterable[str]) ->
         listed = ", ".join(repr(c) for c in choices)
         raise InputError(f"The {name!r} parameter of {func} must be one of {listed}; got {value!r}.")
     return value
+
+
+def listed(values: Iterable[object], limit: int = 5) -> str:
+    """The first ``limit`` values, quoted, for an error message.
+
+    >>> listed(["a", "b"]), listed(range(7))
+    ("'a', 'b'", '0, 1, 2, 3, 4 and 2 more')
+    """
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")

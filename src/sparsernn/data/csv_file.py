@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import check_int, listed
 from ..errors import InputError
 from ..seeding import derive_seed
 from .strings import DatasetSplits, LabelledStrings, check_split_fractions, stratified_split
@@ -37,15 +37,6 @@ __all__ = ["csv_dataset", "csv_strings", "load_csv", "read_text"]
 # Lower-cased spellings of a boolean label; a pair with one of each is mapped false -> 0.
 _FALSE_LIKE = {"0", "false", "no", "invalid", "f", "n"}
 _TRUE_LIKE = {"1", "true", "yes", "valid", "t", "y"}
-_MAX_LISTED = 5
-
-
-def _listed(values) -> str:
-    values = list(values)
-    text = ", ".join(repr(v) for v in values[:_MAX_LISTED])
-    return text + (f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else "")
-
-
 def _as_number(value: str) -> float | None:
     try:
         return float(value)
@@ -234,7 +225,7 @@ def load_csv(
     _check_spellings(name, label_column, first_line)
     values = set(raw_labels)
     if len(values) != 2:
-        found = _listed(sorted(values))
+        found = listed(sorted(values))
         raise InputError(
             f"{name}: column {label_column!r} must hold exactly two classes; found {len(values)}: {found}."
         )
@@ -248,15 +239,15 @@ def _find_columns(name: str, header: list[str], wanted: tuple[str, ...]) -> tupl
     missing = [c for c in wanted if c not in header]
     if len(missing) == len(wanted):
         if len(wanted) == 1:
-            raise InputError(f"{name}: no header row with a column {wanted[0]!r}; the first row is {_listed(header)} "
+            raise InputError(f"{name}: no header row with a column {wanted[0]!r}; the first row is {listed(header)} "
                              "(name another with --string-column).")
         raise InputError(
             f"{name}: no header row with columns {wanted[0]!r} and {wanted[1]!r}; the first row is "
-            f"{_listed(header)} (name others with data.string_column and data.label_column, or "
+            f"{listed(header)} (name others with data.string_column and data.label_column, or "
             "--string-column and --label-column)."
         )
     if missing:
-        raise InputError(f"{name}: missing column {missing[0]!r}; found columns {_listed(header)}.")
+        raise InputError(f"{name}: missing column {missing[0]!r}; found columns {listed(header)}.")
     for c in wanted:
         if header.count(c) > 1:
             raise InputError(f"{name}: column {c!r} appears {header.count(c)} times in the header.")
@@ -321,8 +312,8 @@ def csv_dataset(
     if test_path is not None:
         test, test_classes = load_csv(test_path, string_column=string_column, label_column=label_column)
         if test_classes != classes:
-            raise InputError(f"{test_path}: its classes {_listed(test_classes)} are not those of {path}, "
-                             f"{_listed(classes)}.")
+            raise InputError(f"{test_path}: its classes {listed(test_classes)} are not those of {path}, "
+                             f"{listed(classes)}.")
         train, _, validation = stratified_split(data, test_fraction=0.0, validation_fraction=validation_fraction,
                                                 seed=derive_seed(seed, "split"))
         return DatasetSplits(name, train, test, validation, classes)

@@ -64,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_fraction, check_int
+from ..checks import check_fraction, check_int, listed
 from ..errors import InputError
 from ..seeding import derive_seed
 from .sequences import LabelledSequences
@@ -74,15 +74,6 @@ __all__ = ["NPZ_KEYS", "channel_stats", "class_order", "load_npz", "npz_dataset"
 
 #: The keys an ``.npz`` dataset file may hold.
 NPZ_KEYS = ("X", "y", "lengths", "classes")
-_MAX_LISTED = 5
-
-
-def _listed(values) -> str:
-    values = list(values)
-    text = ", ".join(repr(v) for v in values[:_MAX_LISTED])
-    return text + (f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else "")
-
-
 def _as_number(name: str) -> float | None:
     try:
         number = float(name)
@@ -212,8 +203,8 @@ def _open(path: Path) -> dict[str, np.ndarray]:
             keys = list(npz.files)
             unknown = [k for k in keys if k not in NPZ_KEYS]
             if unknown:
-                raise InputError(f"{name}: unknown key{'s' if len(unknown) > 1 else ''} {_listed(unknown)}; "
-                                 f"an .npz dataset holds {_listed(NPZ_KEYS)}.")
+                raise InputError(f"{name}: unknown key{'s' if len(unknown) > 1 else ''} {listed(unknown)}; "
+                                 f"an .npz dataset holds {listed(NPZ_KEYS)}.")
             for key in keys:
                 try:
                     arrays[key] = npz[key]
@@ -236,7 +227,7 @@ def _shape(a: np.ndarray) -> str:
 def _sequences(name: str, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The sequences of ``X`` (and ``lengths``) as float32 ``(T_i, C)`` arrays, checked."""
     if "X" not in arrays:
-        raise InputError(f"{name}: missing key 'X' (the sequences); found keys {_listed(arrays)}.")
+        raise InputError(f"{name}: missing key 'X' (the sequences); found keys {listed(arrays)}.")
     X = arrays["X"]
     if X.dtype.kind not in "iuf":
         raise InputError(f"{name}: 'X' must hold real numbers (integers or floats); got dtype {X.dtype}.")
@@ -290,7 +281,7 @@ def _labels(name: str, arrays: dict[str, np.ndarray], n: int,
     """The class indices of ``y`` and the class names; with ``classes`` (the training
     file's), the labels are read in those classes instead."""
     if "y" not in arrays:
-        raise InputError(f"{name}: missing key 'y' (one class label per sequence); found keys {_listed(arrays)}.")
+        raise InputError(f"{name}: missing key 'y' (one class label per sequence); found keys {listed(arrays)}.")
     y = arrays["y"]
     if y.ndim != 1 or len(y) != n:
         raise InputError(f"{name}: 'y' must be 1-D with one label per sequence ({n}); got shape {_shape(y)}.")
@@ -301,12 +292,12 @@ def _labels(name: str, arrays: dict[str, np.ndarray], n: int,
                              f"and shape {_shape(named)}.")
         named = tuple(str(c.decode("utf-8", "replace") if isinstance(c, bytes) else c) for c in named.tolist())
         if len(set(named)) != len(named) or len(named) < 2:
-            raise InputError(f"{name}: 'classes' must be at least two distinct names; got {_listed(named)}.")
+            raise InputError(f"{name}: 'classes' must be at least two distinct names; got {listed(named)}.")
         if y.dtype.kind in "US":
             raise InputError(f"{name}: 'classes' names integer labels, but 'y' holds strings; drop one of them.")
         if classes is not None and named != classes:
-            raise InputError(f"{name}: 'classes' are {_listed(named)}, but the training file's are "
-                             f"{_listed(classes)}.")
+            raise InputError(f"{name}: 'classes' are {listed(named)}, but the training file's are "
+                             f"{listed(classes)}.")
     if y.dtype.kind in "US":
         names = [s.decode("utf-8", "replace") if isinstance(s, bytes) else s for s in y.tolist()]
         if classes is None:
@@ -315,7 +306,7 @@ def _labels(name: str, arrays: dict[str, np.ndarray], n: int,
         unknown = next((s for s in names if s not in index), None)
         if unknown is not None:
             raise InputError(f"{name}: label {unknown!r} in 'y' is not one of the training file's classes "
-                             f"{_listed(classes)}.")
+                             f"{listed(classes)}.")
         labels = np.fromiter((index[s] for s in names), dtype=np.int64, count=n)
     elif y.dtype.kind in "iu":
         labels = y.astype(np.int64)
@@ -327,7 +318,7 @@ def _labels(name: str, arrays: dict[str, np.ndarray], n: int,
             if labels.max() >= len(given):
                 i = int(np.argmax(labels))
                 raise InputError(f"{name}: y[{i}] is {labels[i]}, but there are only {len(given)} classes "
-                                 f"({_listed(given)}).")
+                                 f"({listed(given)}).")
             classes = given
         else:
             K = int(labels.max()) + 1
@@ -401,7 +392,7 @@ def load_npz(path: str | os.PathLike, *,
         present = [classes[k] for k in np.unique(labels)]
         if len(present) < 2:
             raise InputError(f"{name}: 'y' must hold at least two classes; found {len(present)} "
-                             f"({_listed(present)}).")
+                             f"({listed(present)}).")
     data = LabelledSequences(tuple(values), labels)
     return data, classes
 
