@@ -151,3 +151,19 @@ def test_evaluate_of_a_classifier_is_the_cross_entropy_and_accuracy_by_hand():
     loss, acc = evaluate(model, split)
     assert loss == pytest.approx(nn.functional.cross_entropy(logits, split.labels).item(), rel=1e-6)
     assert acc == pytest.approx((logits.argmax(1) == split.labels).float().mean().item())
+
+
+def test_per_step_and_real_valued_models_round_trip_through_a_checkpoint(tmp_path):
+    from sparsernn.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(4)
+    dag = nx.DiGraph([(0, 2), (1, 2)])
+    models = [GraphRNN(dag, "gru", input_features=3, embedding_dim=2, num_classes=4, per_step=True),
+              SequenceClassifier("lstm", input_features=3, hidden_sizes=[4], embedding_dim=2, per_step=True)]
+    x, n = torch.randn(2, 5, 3), torch.tensor([5, 2])
+    for i, model in enumerate(models):
+        path = save_checkpoint(tmp_path / f"m{i}.pt", model, None, classes=[str(c) for c in range(
+            model.hparams["num_classes"])], task="language_model")
+        saved = load_checkpoint(path)
+        assert type(saved.model) is type(model) and saved.vocab is None and saved.metadata["task"] == "language_model"
+        assert torch.equal(saved.model(x, n), model(x, n))
