@@ -94,10 +94,31 @@ def test_no_arguments_prints_help(capfd):
     assert "Commands:" in capfd.readouterr().out
 
 
-def test_datasets_lists_built_ins(capfd):
+def test_datasets_lists_built_ins(capfd, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
     assert cli("datasets") == 0
     out = capfd.readouterr().out
-    assert "reber" in out and "embedded-reber" in out
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in out.splitlines() if line.startswith("│")}
+    assert rows["reber"][:5] == ["classify", "symbols", "2", "18,750", "-"]
+    assert rows["pydoc-topics"][:3] == ["language_model", "symbols", "103"]
+    assert rows["digits"][6] == "8 / 8 / 8" and rows["digits"][:4] == ["classify", "vectors", "10", "1,348"]
+    assert rows["embedded-reber-next"][0] == "next_symbols"
+
+
+def test_train_a_language_model_and_sample_from_it(tmp_path, capfd):
+    assert cli("train", "--cell", "gru", "--dataset", "pydoc-topics", "--hidden", "16", "--embedding", "8",
+               "--epochs", "1", "--lr", "0.01", "--set", "data.chunk_length=50", "--out", tmp_path) == 0
+    capfd.readouterr()
+    (checkpoint,) = (tmp_path / "checkpoints").glob("*.pt")
+    assert cli("sample", checkpoint, "--length", "40", "--seed", "3", "--prompt", "The ") == 0
+    text = capfd.readouterr().out.rstrip("\n")
+    assert text.startswith("The ") and len(text) == 44
+    assert cli("sample", checkpoint, "--length", "40", "--seed", "3", "--prompt", "The ") == 0
+    assert capfd.readouterr().out.rstrip("\n") == text  # seeded
+    strings = tmp_path / "new.txt"
+    strings.write_text("The cat\n")
+    assert "this model reads out every step" in fail_line(capfd, "predict", checkpoint, "--input", strings)
 
 
 @pytest.mark.slow

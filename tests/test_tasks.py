@@ -167,3 +167,19 @@ def test_per_step_and_real_valued_models_round_trip_through_a_checkpoint(tmp_pat
         saved = load_checkpoint(path)
         assert type(saved.model) is type(model) and saved.vocab is None and saved.metadata["task"] == "language_model"
         assert torch.equal(saved.model(x, n), model(x, n))
+
+
+def test_sample_refuses_what_is_not_a_language_model_and_a_prompt_it_cannot_read():
+    from sparsernn.checkpoint import Checkpoint
+    from sparsernn.errors import InputError
+    from sparsernn.sample import sample
+
+    vocab = Vocabulary(list("ab"))
+    classifier = Checkpoint(SequenceClassifier("gru", len(vocab), hidden_sizes=[2]), vocab, ("no", "yes"))
+    with pytest.raises(InputError, match="needs a character-level language model.*task is 'classify'"):
+        sample(classifier, length=3)
+    lm = Checkpoint(SequenceClassifier("gru", len(vocab), hidden_sizes=[2], num_classes=2, per_step=True), vocab,
+                    ("a", "b"), metadata={"task": "language_model"})
+    with pytest.raises(InputError, match="symbol 'z' at position 1"):
+        sample(lm, length=3, prompt="az")
+    assert sample(lm, length=5, temperature=0, prompt="a") == sample(lm, length=5, temperature=0, seed=9, prompt="a")
