@@ -221,3 +221,47 @@ def test_the_padding_id_inside_a_sequence_gets_no_gradient_as_in_the_member():
     for g, member in enumerate(members):
         member(tokens, lengths).sum().backward()
         torch.testing.assert_close(grads_at(stack, g)["embed.weight"], member.embed.weight.grad, atol=1e-6, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------
+# Other tasks: per-step readout and real-valued inputs
+
+
+def make_other_members(cell, *, per_step, input_features=None, seed=0):
+    torch.manual_seed(seed)
+    specs = [(nx.DiGraph([(0, 1), (1, 2), (0, 2), (2, 3)]), 3), (to_dag(watts_strogatz(10, 4, 1.0, seed=seed),
+                                                                        "index"), 4), (nx.DiGraph([(0, 1)]), 2)]
+    vocab = None if input_features else VOCAB
+    return [GraphRNN(dag, cell, vocab, embedding_dim=dim, num_classes=5, per_step=per_step,
+                     input_features=input_features) for dag, dim in specs]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("per_step, input_features", [(True, None), (False, 3), (True, 3)])
+def test_per_step_and_real_valued_members_compute_and_train_as_alone(cell, per_step, input_features):
+    from sparsernn.tasks import TASKS
+
+    members = make_other_members(cell, per_step=per_step, input_features=input_features)
+    tokens, lengths = random_batch(1)
+    inputs = torch.randn(*tokens.shape, input_features) if input_features else tokens
+    stack = GraphRNNStack(members)
+    logits = stack(inputs, lengths)  # the training path (gradients on)
+    for g, member in enumerate(members):
+        torch.testing.assert_close(logits[..., g, :], member(inputs, lengths), rtol=0, atol=1e-6)
+    # a few steps of training, through a task, as fit trains each alone
+    task = TASKS["language_model" if per_step else "classify"]
+    g = torch.Generator().manual_seed(2)
+    targets = torch.randint(0, 5, tokens.shape if per_step else (len(tokens),), generator=g)
+    if per_step:
+        targets[torch.arange(tokens.shape[1])[None, :] >= lengths[:, None]] = -100
+    from sparsernn.train import Split
+    split = Split(torch.cat([inputs] * 4), torch.cat([lengths] * 4), torch.cat([targets] * 4))
+    config = TrainingConfig(epochs=2, batch_size=8, lr=0.01)
+    separate = [copy.deepcopy(m) for m in members]
+    alone = [fit(m, split, split, config, seed=1, task=task) for m in separate]
+    results = fit_pack(stack, split, split, config, seed=1, task=task)
+    for result, reference in zip(results, alone, strict=True):
+        rows_close(result.epochs, reference.epochs)
+    for g, reference in enumerate(separate):
+        for got, want in zip(stack.member(g).parameters(), reference.parameters(), strict=True):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=0)

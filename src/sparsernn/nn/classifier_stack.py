@@ -154,8 +154,9 @@ def _step(cell: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh_t: Tensor,
 
 
 def pack_sorted(inputs: Tensor, lengths: Tensor) -> tuple[Tensor, list[int], Tensor]:
-    """``(packed token ids (ΣT,), batch sizes per step, order)`` of a padded batch sorted
-    longest first, as :func:`stacked_layer` reads it; ``order`` is the sort permutation."""
+    """``(packed inputs (ΣT,) token ids or (ΣT, F) vectors, batch sizes per step, order)`` of a
+    padded batch sorted longest first, as :func:`stacked_layer` reads it; ``order`` is the
+    sort permutation."""
     order = torch.argsort(lengths, descending=True, stable=True)  # (B,) longest first
     steps = lengths[order].tolist()
     active = [sum(1 for n in steps if n > t) for t in range(steps[0])]

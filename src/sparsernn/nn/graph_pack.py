@@ -83,9 +83,12 @@ def _starts(sizes: Sequence[int]) -> list[int]:
     return [0, *accumulate(sizes)][: len(sizes)]
 
 
-def check_members(members: Sequence[GraphRNN], owner: str) -> tuple[list[GraphRNN], list[dict]]:
+def check_members(members: Sequence[GraphRNN], owner: str, *,
+                  steps_and_vectors: bool = False) -> tuple[list[GraphRNN], list[dict]]:
     """The members as a list, and their hparams, if they are GraphRNNs that can share one
-    ``owner`` (a GraphRNNPack or a GraphRNNStack): one cell, vocabulary and number of classes."""
+    ``owner`` (a GraphRNNPack or a GraphRNNStack): one cell, vocabulary (or input width),
+    number of classes and readout (last step or every step). Per-step readout and real-valued
+    inputs only where ``steps_and_vectors`` (a GraphRNNStack holds them, a GraphRNNPack not)."""
     members = list(members) if isinstance(members, Iterable) else []
     if not members:
         raise InputError(f"{owner} needs at least one GraphRNN; got none.")
@@ -95,11 +98,12 @@ def check_members(members: Sequence[GraphRNN], owner: str) -> tuple[list[GraphRN
                              f"{type(member).__name__}.")
     hparams = [member.hparams for member in members]
     for index, h in enumerate(hparams):
-        if h.get("input_features") is not None or h.get("per_step"):
-            raise InputError(f"A {owner} holds GraphRNNs of token inputs with one output per sequence; member "
-                             f"{index} has {'float inputs' if h.get('input_features') else 'per_step=True'}.")
-    for key in ("cell", "vocab_size", "num_classes"):
-        values = {h[key] for h in hparams}
+        if not steps_and_vectors and (h.get("input_features") is not None or h.get("per_step")):
+            raise InputError(f"A {owner} holds GraphRNNs of token inputs with one output per sequence (a "
+                             f"GraphRNNStack holds any); member {index} has "
+                             f"{'float inputs' if h.get('input_features') else 'per_step=True'}.")
+    for key in ("cell", "vocab_size", "num_classes", "input_features", "per_step"):
+        values = {h.get(key) for h in hparams}
         if len(values) > 1:
             raise InputError(f"The members of a {owner} must share their '{key}'; "
                              f"got {sorted(values, key=str)}.")

@@ -86,7 +86,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 from .classifier import check_batch
-from .classifier_stack import _key, pack_sorted, stacked_layer, unsort
+from .classifier_stack import _key, _unpack_steps, pack_sorted, stacked_layer, unsort
 from .graph_pack import check_members
 from .graph_rnn import GATES, GraphRNN
 from .weights import ParameterCount
@@ -118,12 +118,17 @@ class _Layout(NamedTuple):
                   for m, d in zip(members, depths)]
         layer_widths = [max(column) for column in zip(*widths)]
         return cls(depths, widths, layer_widths, [0, *accumulate(layer_widths)][:-1],
-                   [sum(d > l for d in depths) for l in range(max(depths))], [m.embed.embedding_dim for m in members])
+                   [sum(d > l for d in depths) for l in range(max(depths))],
+                   [m.hparams["embedding_dim"] for m in members])
 
-    def shapes(self, cell: str, vocab_size: int, num_classes: int) -> dict[str, tuple[int, ...]]:
+    def shapes(self, cell: str, vocab_size: int | None, num_classes: int,
+               input_features: int | None = None) -> dict[str, tuple[int, ...]]:
         """Shape of every stacked tensor, by the members' state_dict key (slots leading)."""
-        G, k = len(self.depths), GATES[cell]
-        shapes = {"embed.weight": (G, vocab_size, max(self.embedding_dims))}
+        G, k, E = len(self.depths), GATES[cell], max(self.embedding_dims)
+        if vocab_size is not None:
+            shapes = {"embed.weight": (G, vocab_size, E)}
+        else:  # a linear input layer, stored as nn.Linear stores it
+            shapes = {"embed.weight": (G, E, input_features), "embed.bias": (G, E)}
         for l, (width, n) in enumerate(zip(self.layer_widths, self.layer_members)):
             n_in = max(self.embedding_dims) if l == 0 else self.layer_starts[l]
             for kind, cols in (("ih", n_in), ("hh", width)):
@@ -133,12 +138,17 @@ class _Layout(NamedTuple):
         shapes["readout.bias"] = (G, num_classes)
         return shapes
 
-    def places(self, s: int, cell: str, vocab_size: int, num_classes: int) -> dict[str, tuple]:
+    def places(self, s: int, cell: str, vocab_size: int | None, num_classes: int,
+               input_features: int | None = None) -> dict[str, tuple]:
         """Where each tensor of the member in slot ``s`` goes: state_dict key -> index into the stacked tensor."""
         k, widths = GATES[cell], self.widths[s]
         columns = torch.cat([_span(self.layer_starts[l], widths[l]) for l in range(self.depths[s])])  # its states
         embedding_columns = torch.arange(self.embedding_dims[s])
-        places = {"embed.weight": (s, torch.arange(vocab_size)[:, None], embedding_columns)}
+        if vocab_size is not None:
+            places = {"embed.weight": (s, torch.arange(vocab_size)[:, None], embedding_columns)}
+        else:
+            places = {"embed.weight": (s, embedding_columns[:, None], torch.arange(input_features)),
+                      "embed.bias": (s, embedding_columns)}
         for l in range(self.depths[s]):
             rows = torch.cat([_span(gate * self.layer_widths[l], widths[l]) for gate in range(k)])  # torch's blocks
             inputs = embedding_columns if l == 0 else columns[: sum(widths[:l])]
@@ -152,7 +162,10 @@ class _Layout(NamedTuple):
 
 
 class GraphRNNStack(nn.Module):
-    """Several GraphRNNs (same cell, vocabulary and classes) stacked along a member axis.
+    """Several GraphRNNs (same cell, vocabulary or input width, classes and readout) stacked
+    along a member axis. Members may read tokens or real vectors (a linear input layer,
+    stacked as ``(G, E_max, F)`` weights and ``(G, E_max)`` biases) and read out the last
+    step or every step (logits ``(B, T, G, C)``).
 
     Parameters
     ----------
@@ -181,8 +194,10 @@ class GraphRNNStack(nn.Module):
 
     def __init__(self, members: Sequence[GraphRNN]) -> None:
         super().__init__()
-        members, hparams = check_members(members, "GraphRNNStack")
+        members, hparams = check_members(members, "GraphRNNStack", steps_and_vectors=True)
         self.cell, self.vocab_size, self.num_classes = (hparams[0][k] for k in ("cell", "vocab_size", "num_classes"))
+        self.input_features = hparams[0].get("input_features")
+        self.per_step = hparams[0].get("per_step", False)
         self.num_members = G = len(members)
         self._member_hparams = hparams
         self.slots = sorted(range(G), key=lambda g: -len(members[g].layer_vertices))  # stable: ties in member order
@@ -191,7 +206,7 @@ class GraphRNNStack(nn.Module):
         layout = _Layout.of([members[g] for g in self.slots])
         self.layer_widths, self.layer_members = list(layout.layer_widths), list(layout.layer_members)
         reference = members[0].readout.weight
-        shapes = layout.shapes(self.cell, self.vocab_size, self.num_classes)
+        shapes = layout.shapes(self.cell, self.vocab_size, self.num_classes, self.input_features)
         self._names = [name for name in shapes if ".mask" not in name]  # parameters, in a GraphRNN's order
         self._masks = {name: name.replace(".weight", ".mask") for name in self._names
                        if "weight_" in name or name == "readout.weight"}  # masked weight -> its mask
@@ -202,8 +217,8 @@ class GraphRNNStack(nn.Module):
             else:
                 self.register_buffer(_key(name), torch.zeros(shape, dtype=torch.bool, device=reference.device))
         self.owners = {_key(name): torch.full(shapes[name], -1, dtype=torch.long) for name in self._names}
-        self._places = [layout.places(int(self._slot_of[g]), self.cell, self.vocab_size, self.num_classes)
-                        for g in range(G)]  # by member
+        self._places = [layout.places(int(self._slot_of[g]), self.cell, self.vocab_size, self.num_classes,
+                                      self.input_features) for g in range(G)]  # by member
         with torch.no_grad():
             for g, (member, places) in enumerate(zip(members, self._places)):
                 state = member.state_dict()
@@ -228,23 +243,36 @@ class GraphRNNStack(nn.Module):
         return value * getattr(self, _key(self._masks[name])) if name in self._masks else value
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        """Logits (B, num_members, num_classes): member g's at ``[:, g]``."""
-        lengths = check_batch(inputs, lengths, vocab_size=self.vocab_size, input_features=None)
+        """Logits (B, num_members, num_classes): member g's at ``[:, g]``; for members that read
+        out every step, (B, T, num_members, num_classes), zero at padded steps."""
+        lengths = check_batch(inputs, lengths, vocab_size=self.vocab_size, input_features=self.input_features)
         if not torch.is_grad_enabled():  # evaluation: every member exactly as it computes alone
-            return torch.stack([self._own(g, inputs, lengths) for g in range(self.num_members)], dim=1)
-        packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) time-major, batch sizes, sort order
-        embed = self.embed__weight  # (G, V, E_max)
-        embed = torch.cat([embed[:, :1].detach(), embed[:, 1:]], dim=1)  # padding id 0: no gradient, as nn.Embedding
+            return torch.stack([self._own(g, inputs, lengths) for g in range(self.num_members)],
+                               dim=2 if self.per_step else 1)
+        packed, active, order = pack_sorted(inputs, lengths)  # (ΣT,) or (ΣT, F) time-major, batch sizes, order
         G, B = self.num_members, len(lengths)
+        if self.vocab_size is not None:
+            embed = self.embed__weight  # (G, V, E_max)
+            embed = torch.cat([embed[:, :1].detach(), embed[:, 1:]], dim=1)  # padding id 0: no gradient
+            embedded = embed[:, packed]  # (G, ΣT, E_max)
+        else:  # a linear input layer
+            embedded = torch.baddbmm(self.embed__bias[:, None], packed.expand(G, -1, -1),
+                                     self.embed__weight.transpose(1, 2))  # (G, ΣT, E_max)
         outputs, finals = [], []
         for l, n in enumerate(self.layer_members):  # slots 0..n-1 have a layer l
-            x = embed[:, packed] if l == 0 else torch.cat([out[:n] for out in outputs], dim=2)  # (n, ΣT, In_l)
+            x = embedded if l == 0 else torch.cat([out[:n] for out in outputs], dim=2)  # (n, ΣT, In_l)
             out, h = stacked_layer(self.cell, x, active, *(self.weight(f"layers.{l}.{w}_l0") for w in _WEIGHTS))
             outputs.append(out)  # (n, ΣT, W_l)
             finals.append(torch.cat([h, h.new_zeros(G - n, B, h.shape[2])]) if n < G else h)  # (G, B, W_l), sorted
         w, b = self.weight("readout.weight"), self.weight("readout.bias")  # (G, C, ΣW), (G, C)
+        slots = self._slot_of.to(w.device)
+        if self.per_step:
+            states = torch.cat([torch.cat([out, out.new_zeros(G - len(out), *out.shape[1:])]) for out in outputs],
+                               dim=2)  # (G, ΣT, ΣW), slots, packed
+            steps = torch.baddbmm(b[:, None], states, w.transpose(1, 2))  # (G, ΣT, C)
+            return _unpack_steps(steps[slots], active, order, inputs.shape[1])  # (B, T, G, C), members
         logits = torch.baddbmm(b[:, None], torch.cat(finals, dim=2), w.transpose(1, 2))  # (G, B, C), slots, sorted
-        return unsort(logits[self._slot_of.to(logits.device)], order)  # (B, G, C), members, the caller's order
+        return unsort(logits[slots], order)  # (B, G, C), members, the caller's order
 
     def _own(self, g: int, inputs: Tensor, lengths: Tensor) -> Tensor:
         """Member ``g``'s logits (B, C) computed by a GraphRNN of its hparams (torch's fused

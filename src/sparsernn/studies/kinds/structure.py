@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -354,12 +353,9 @@ def run_structure_pack(
     start = time.perf_counter()
     first: StructureSpec = trials[0].spec
     data = prepare_data(first)  # equal keys: equal data, seed and training settings
-    if "input_features" in data.io or data.task.per_step:  # a GraphRNNStack holds neither: each alone
-        return [run_structure_trial(trial, out, on_epoch=None if on_epoch is None else partial(on_epoch, index),
-                                    on_batch=on_batch) for index, trial in enumerate(trials)]
     pack = GraphRNNStack([_trial_model(trial.spec, data.io) for trial in trials])
     results = fit_pack(pack, data.train, data.test, first.training, seed=derive_seed(first.seed, "order"),
-                       validation=data.validation, on_epoch=on_epoch, on_batch=on_batch)
+                       validation=data.validation, on_epoch=on_epoch, on_batch=on_batch, task=data.task)
     seconds = (time.perf_counter() - start) / len(trials)
     return [_structure_result(trial, out, model, data.vocab, result, data.splits, seconds)
             for trial, model, result in zip(trials, pack.unpack(), results)]
