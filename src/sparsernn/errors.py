@@ -15,3 +15,16 @@ class InputError(ValueError):
 class StorageError(InputError):
     """A results database that cannot be read or written: not ours, corrupt, read-only,
     or its disk full. Whatever was stored before is kept."""
+
+
+def unreadable(name: str, exc: OSError | ValueError) -> InputError:
+    """The one-line error for a file ``name`` that could not be opened or read.
+
+    >>> str(unreadable("data.csv", FileNotFoundError()))
+    'data.csv: no such file.'
+    """
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: no such file.")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"{name}: is a directory, not a file.")
+    return InputError(f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc}).")  # ValueError: a NUL

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_int, listed
-from ..errors import InputError
+from ..errors import InputError, unreadable
 from ..seeding import derive_seed
 from .strings import DatasetSplits, LabelledStrings, check_split_fractions, stratified_split
 
@@ -90,12 +90,8 @@ def read_text(path: str | os.PathLike) -> str:
     name = "standard input" if str(path) == "-" else str(path)
     try:
         raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file.") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a file.") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise InputError(f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
+        raise unreadable(name, exc) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

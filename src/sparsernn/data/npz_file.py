@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_fraction, check_int, listed
-from ..errors import InputError
+from ..errors import InputError, unreadable
 from ..seeding import derive_seed
 from .sequences import LabelledSequences
 from .strings import DatasetSplits, check_split_fractions, stratified_split
@@ -187,12 +187,8 @@ def _open(path: Path) -> dict[str, np.ndarray]:
     try:
         with path.open("rb") as file:
             magic = file.read(4)
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file.") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a file.") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        raise InputError(f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
+        raise unreadable(name, exc) from None
     if magic == b"\x93NUM":
         raise InputError(f"{name}: a single .npy array, not an .npz file; save X and y together with numpy.savez.")
     if magic[:2] != b"PK":
