@@ -1,12 +1,18 @@
-"""GraphRNN: the DAG in, the same DAG out of the masks, and a forward pass checked by hand."""
+"""GraphRNN: the DAG in, the same DAG out of the masks (also once pruned), and a forward
+pass checked by hand."""
+
+from collections import Counter
 
 import networkx as nx
+import numpy as np
 import pytest
 import torch
 
+from sparsernn import prune
 from sparsernn.errors import InputError
+from sparsernn.graphs import PROPERTIES, graph_properties, graph_to_json, thesis_graph, to_dag
 from sparsernn.nn import count_parameters, masked_weights
-from sparsernn.nn.graph_rnn import GraphRNN, longest_path_layers, to_graph
+from sparsernn.nn.graph_rnn import GATES, GraphRNN, longest_path_layers, to_graph
 
 CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
@@ -129,3 +135,113 @@ def test_bad_options():
         GraphRNN(dag, "gru", vocab_size=3, readout="all")
     with pytest.raises(InputError, match="cell"):
         GraphRNN(dag, "transformer", vocab_size=3)
+
+
+# ---------------------------------------------------------------------------------------
+# to_graph of pruned models
+
+
+def gate_counts_from_masks(model):
+    """{(u, v): number of gate blocks whose ih mask keeps u -> v}, read row by row."""
+    order = model.hparams["vertices"]
+    counts = Counter()
+    for layer, vertices in zip(model.layers[1:], model.layer_vertices[1:]):
+        for row, col in layer.mask_ih_l0.nonzero().tolist():  # row = gate * width + unit
+            counts[(order[col], vertices[row % len(vertices)])] += 1
+    return counts
+
+
+def test_to_graph_of_an_unpruned_model_counts_every_gate_and_serialises_as_before():
+    dag = index_dag(nx.barabasi_albert_graph(12, 2, seed=1))
+    model = GraphRNN(dag, "lstm", vocab_size=5, embedding_dim=3)
+    graph = to_graph(model)
+    assert dict(graph.edges.items()) == {e: {"gates": 4} for e in dag.edges()}
+    assert graph.graph == {"gate_edges": [dag.number_of_edges()] * 4}
+    # what the structure kind stores: plain [u, v] pairs, no edge attributes, no gate counts
+    data = graph_to_json(graph)
+    assert data["graph"] == {} and all(len(edge) == 2 for edge in data["edges"])
+    assert data == graph_to_json(to_graph(model, per_gate=True)[0])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_to_graph_of_a_per_gate_pruned_model_is_the_union_with_gate_counts(cell):
+    torch.manual_seed(0)
+    dag = index_dag(nx.watts_strogatz_graph(16, 4, 1.0, seed=2))
+    model = GraphRNN(dag, cell, vocab_size=6, embedding_dim=3)
+    prune.magnitude(model, 0.5, targets="ih")  # weight level: each gate entry on its own
+    gates = GATES[cell]
+    blocks = [layer.mask_ih_l0.view(gates, len(v), -1) for layer, v in zip(model.layers[1:], model.layer_vertices[1:])]
+    assert any(not torch.equal(b[0], b[g]) for b in blocks for g in range(1, gates))  # the gates disagree
+
+    graph = to_graph(model)
+    counts = gate_counts_from_masks(model)
+    assert {(u, v): c for u, v, c in graph.edges(data="gates")} == dict(counts)
+    assert set(counts.values()) - set(range(1, gates + 1)) == set() and len(set(counts.values())) > 1
+    assert set(graph.edges()) <= set(dag.edges()) and set(graph.nodes()) == set(dag.nodes())
+    per_gate = to_graph(model, per_gate=True)
+    assert set(graph.edges()) == set().union(*(g.edges() for g in per_gate))
+    assert graph.graph["gate_edges"] == [g.number_of_edges() for g in per_gate]
+    assert graph.graph["gate_edges"] == [sum(int(b[g].sum()) for b in blocks) for g in range(gates)]
+
+
+def _stats(values):
+    array = np.asarray(list(values), dtype=float)
+    return (float(array.mean()), float(array.var())) if array.size else (0.0, 0.0)
+
+
+def networkx_properties(dag: nx.DiGraph) -> dict:
+    """Every property of sparsernn.graphs.PROPERTIES, straight from networkx."""
+    und = dag.to_undirected()
+    lcc = und.subgraph(max(nx.connected_components(und), key=len))
+    generations = list(nx.topological_generations(dag))  # longest path from the sources
+    index = {v: i for i, layer in enumerate(generations) for v in layer}
+    lengths = [index[v] - index[u] for u, v in dag.edges()]
+    skips = [d for d in lengths if d > 1]
+    expect = {
+        "dag_nodes": dag.number_of_nodes(), "dag_edges": dag.number_of_edges(), "dag_density": nx.density(dag),
+        "dag_sources": sum(1 for v in dag if dag.in_degree(v) == 0),
+        "dag_sinks": sum(1 for v in dag if dag.out_degree(v) == 0),
+        "dag_layer_count": len(generations), "dag_layer_width_max": max(len(g) for g in generations),
+        "dag_skip_edge_fraction": len(skips) / len(lengths) if lengths else 0.0,
+        "dag_skip_edge_mean_length": _stats(skips)[0], "dag_edge_mean_length": _stats(lengths)[0],
+        "undirected_diameter": nx.diameter(lcc),
+        "undirected_average_shortest_path_length": nx.average_shortest_path_length(lcc),
+        "dag_in_degree_mean": _stats(d for _, d in dag.in_degree())[0],
+        "dag_in_degree_var": _stats(d for _, d in dag.in_degree())[1],
+        "dag_out_degree_var": _stats(d for _, d in dag.out_degree())[1],
+        "dag_degree_var": _stats(d for _, d in dag.degree())[1],
+    }
+    for key, values in (("dag_layer_width", [len(g) for g in generations]),
+                        ("undirected_eccentricity", nx.eccentricity(lcc).values()),
+                        ("undirected_clustering", nx.clustering(und).values()),
+                        ("dag_closeness", nx.closeness_centrality(dag).values()),
+                        ("dag_betweenness", nx.betweenness_centrality(dag).values()),
+                        ("dag_edge_betweenness", nx.edge_betweenness_centrality(dag).values())):
+        expect[f"{key}_mean"], expect[f"{key}_var"] = _stats(values)
+    return expect
+
+
+@pytest.mark.parametrize("cell, criterion, amount", [("lstm", "magnitude", 0.5), ("gru", "random", 0.7),
+                                                     ("rnn_tanh", "magnitude", 0.3)])
+def test_properties_of_a_pruned_graph_equal_networkx_on_the_graph_read_from_the_masks(cell, criterion, amount):
+    torch.manual_seed(3)
+    dag = to_dag(thesis_graph("barabasi_albert", seed=5, sizes=(14, 18)))
+    model = GraphRNN(dag, cell, vocab_size=6, embedding_dim=3)
+    seed = {"seed": 1} if criterion == "random" else {}
+    getattr(prune, criterion)(model, amount, targets="ih", granularity="connection", **seed)
+
+    read = nx.DiGraph()  # built here, from the mask tensors alone
+    read.add_nodes_from(model.hparams["vertices"])
+    order = model.hparams["vertices"]
+    for layer, vertices in zip(model.layers[1:], model.layer_vertices[1:]):
+        gate_blocks = layer.mask_ih_l0.view(GATES[cell], len(vertices), -1)
+        assert all(torch.equal(gate_blocks[0], b) for b in gate_blocks[1:])
+        read.add_edges_from((order[col], vertices[row]) for row, col in gate_blocks[0].nonzero().tolist())
+    assert read.number_of_edges() < dag.number_of_edges()
+
+    recovered = to_graph(model)
+    assert set(recovered.edges()) == set(read.edges())
+    props, expect = graph_properties(recovered), networkx_properties(read)
+    assert set(expect) == set(PROPERTIES)
+    for key in PROPERTIES:
+        assert props[key] == pytest.approx(expect[key]), key

@@ -15,7 +15,9 @@ Gate-aware masks: for gated cells the unit mask is tiled block-wise over the gat
 (``mask.repeat(gates, 1)``), so all gates of unit ``v`` share ``v``'s connectivity.
 The recurrent mask follows ``recurrence``: ``"layer"`` (dense within each layer),
 ``"self"`` (each unit only to itself) or ``"none"``. :func:`to_graph` reads the DAG back
-from the masks.
+from the masks: an edge exists while any gate keeps it, and edge attribute ``gates``
+counts the gate blocks that do (pruning one connection in every gate at once,
+``granularity="connection"`` in :mod:`sparsernn.prune`, keeps the gates in agreement).
 
 Examples
 --------
@@ -31,6 +33,9 @@ tensor([[1, 0, 1],
         [1, 0, 1]], dtype=torch.int32)
 >>> sorted(to_graph(model).edges()) == sorted(dag.edges())
 True
+>>> model.layers[2].mask_ih_l0[0, 0] = False   # one gate (i) of vertex 3 drops input 0
+>>> to_graph(model).edges[0, 3]["gates"], to_graph(model).graph["gate_edges"]
+(3, [3, 4, 4, 4])
 >>> model(torch.tensor([[1, 2, 3]]), torch.tensor([3])).shape
 torch.Size([1, 2])
 """
@@ -211,23 +216,44 @@ class GraphRNN(nn.Module):
 def to_graph(model: GraphRNN, *, per_gate: bool = False) -> nx.DiGraph | list[nx.DiGraph]:
     """The DAG a GraphRNN computes with, read from its input masks.
 
-    Edge ``u -> v`` is present when the mask entry of ``v``'s row and ``u``'s column is
-    True. With ``per_gate=False`` every gate block must agree (else InputError); with
-    ``per_gate=True`` one graph per gate block is returned.
+    In gate block ``g``, edge ``u -> v`` is present when the mask entry of ``v``'s row
+    and ``u``'s column is True.
+
+    With ``per_gate=False`` (the default) one graph is returned, the union over the gate
+    blocks: ``u -> v`` is an edge while any gate keeps it, and its attribute ``gates``
+    (an int in 1..gates) counts the gate blocks that keep it. The graph attribute
+    ``gate_edges`` lists the number of edges kept by gate block 0, 1, ... (all equal
+    when the blocks agree, as they do when built and after connection-level pruning;
+    weight-level pruning may make them differ). Vertices and edges come in the order of
+    the masks, so an unpruned model gives back its DAG with the edge order of gate 0.
+
+    With ``per_gate=True`` one graph per gate block is returned (without attributes).
+
+    Examples
+    --------
+    >>> dag = nx.DiGraph([(0, 2), (1, 2)])
+    >>> model = GraphRNN(dag, "gru", vocab_size=3, embedding_dim=2)
+    >>> model.layers[1].mask_ih_l0[2, 1] = False    # gate n of vertex 2 drops input 1
+    >>> sorted(to_graph(model).edges(data="gates"))
+    [(0, 2, 3), (1, 2, 2)]
+    >>> [sorted(g.edges()) for g in to_graph(model, per_gate=True)]
+    [[(0, 2), (1, 2)], [(0, 2), (1, 2)], [(0, 2)]]
     """
     gates = GATES[model.cell]
     graphs = [nx.DiGraph() for _ in range(gates)]
+    union = nx.DiGraph()
     order = [v for layer in model.layer_vertices for v in layer]
-    for g in graphs:
+    for g in (*graphs, union):
         g.add_nodes_from(order)
     for layer, vertices in zip(model.layers[1:], model.layer_vertices[1:]):
-        blocks = layer.mask_ih_l0.view(gates, len(vertices), -1)  # (gates, w_l, Σ earlier widths)
+        blocks = layer.mask_ih_l0.detach().cpu().view(gates, len(vertices), -1)  # (gates, w_l, Σ earlier widths)
         for gate, block in enumerate(blocks):
             for row, col in block.nonzero().tolist():
                 graphs[gate].add_edge(order[col], vertices[row])
+        kept = blocks.sum(dim=0)  # (w_l, Σ earlier widths): gates keeping each connection
+        for row, col in kept.nonzero().tolist():
+            union.add_edge(order[col], vertices[row], gates=int(kept[row, col]))
     if per_gate:
         return graphs
-    edges = [set(g.edges()) for g in graphs]
-    if any(e != edges[0] for e in edges[1:]):
-        raise InputError("The gate blocks of this GraphRNN have different connectivity; use per_gate=True.")
-    return graphs[0]
+    union.graph["gate_edges"] = [g.number_of_edges() for g in graphs]
+    return union

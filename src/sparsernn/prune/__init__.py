@@ -5,12 +5,21 @@
 * report — :func:`sparsity`, :func:`amount_for_sparsity`;
 * schedules — :func:`cubic_sparsity`, :class:`GradualPruner`, :func:`iterative_sparsities`;
 * rewind — :func:`rewind` (lottery-ticket reset of the weights, masks kept);
+* dynamic — :class:`DynamicSparsity` (sparse training from scratch at a fixed budget: SET,
+  RigL), :func:`cosine_drop_fraction`, :func:`dense_gradients`;
 * interop — :func:`export_masks`, :func:`import_masks` (torch's ``<name>_mask`` convention).
+
+``granularity`` says what one unit of removal is: ``"weight"`` (one matrix entry, the
+default) or ``"connection"`` (a (unit, input) pair of a recurrent matrix: every gate's
+weight for it at once, ranked by their L2 norm; for a :class:`~sparsernn.nn.GraphRNN`,
+one edge of its graph).
 
 ``amount`` means one thing everywhere: a float in [0, 1], the fraction of the targeted
 weights that are still unmasked to remove now, ``round(amount * remaining)`` of them per
-group (see :mod:`sparsernn.prune.criteria`). Masks only shrink, weight values are never
-changed (except by :func:`rewind`), and a call that fails leaves the model as it was.
+group (see :mod:`sparsernn.prune.criteria`). Masks only shrink (except under
+:class:`DynamicSparsity`, which regrows as many as it drops), weight values are never
+changed (except by :func:`rewind`, and by :class:`DynamicSparsity`, which zeroes the
+weights it regrows), and a call that fails leaves the model as it was.
 
 Examples
 --------
@@ -23,6 +32,7 @@ Examples
 """
 
 from .criteria import CRITERIA, magnitude, prune_to_sparsity, random, threshold
+from .dynamic import REGROWTH, DynamicSparsity, cosine_drop_fraction, dense_gradients
 from .interop import export_masks, import_masks
 from .report import amount_for_sparsity, sparsity
 from .rewind import rewind
@@ -30,9 +40,13 @@ from .schedules import GradualPruner, cubic_sparsity, iterative_sparsities
 
 __all__ = [
     "CRITERIA",
+    "DynamicSparsity",
     "GradualPruner",
+    "REGROWTH",
     "amount_for_sparsity",
+    "cosine_drop_fraction",
     "cubic_sparsity",
+    "dense_gradients",
     "export_masks",
     "import_masks",
     "iterative_sparsities",

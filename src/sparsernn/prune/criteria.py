@@ -26,6 +26,24 @@ built from :mod:`sparsernn.nn` masked modules (found with
     fraction of its own remaining weights. ``"global"``: all targeted matrices form one
     pool with one ranking, so matrices with small weights lose more.
 
+``granularity``
+    The unit of removal. ``"weight"`` (the default): every matrix entry on its own.
+    ``"connection"``: a connection (unit :math:`h`, input :math:`j`) of a matrix of
+    shape ``(gates * H, in)``, which holds one weight per gate block, at rows
+    ``g * H + h`` (4 gates for an LSTM's ih/hh matrices, 3 for a GRU's, 1 for a plain
+    RNN's, an LSTM projection ``"hr"`` and a linear ``"ho"``). Viewed as
+    ``(gates, H, in)``, a connection is alive while any gate keeps it, and removing it
+    masks it in every gate block at once, so gate blocks that agreed -- as in a
+    :class:`sparsernn.nn.GraphRNN`, whose connections are its DAG's edges -- still agree.
+    Counts (``amount``, ``remaining``, ``total``, ``sparsity``) are then over
+    connections, ``H * in`` per matrix, not weights. A connection's magnitude is the L2
+    norm over gates of its unmasked weights,
+
+    .. math:: s_{hj} = \\Big(\\sum_{g=1}^{\\text{gates}} M_{g h j}\\, W_{g h j}^2\\Big)^{1/2},
+
+    and :func:`random` draws one uniform per connection. With one gate, ``"connection"``
+    removes exactly what ``"weight"`` removes.
+
 Ties are broken by position: among equal scores the weight that comes first (module
 order, then row-major index) is removed first. Weights already masked are never
 selected again, and no mask entry ever goes back to True. Every function computes all
@@ -61,15 +79,17 @@ from ..errors import InputError
 from ..nn import MaskedWeight
 from ._core import (
     DEFAULT_TARGETS,
+    Connections,
     assign_masks,
     check_amount,
     check_finite_scores,
+    check_granularity,
     check_model,
     check_scope,
     check_targets,
-    groups_of,
-    remove_by_score,
+    remove_units,
     select,
+    units_of,
 )
 
 __all__ = ["CRITERIA", "magnitude", "prune_to_sparsity", "random", "threshold"]
@@ -95,24 +115,43 @@ def _random_source(seed, func: str):
     return lambda shape: torch.from_numpy(rng.random(tuple(shape)))
 
 
-def _random_scores(records: list[MaskedWeight], seed, func: str) -> dict[str, Tensor]:
-    """One uniform score per entry of every record, drawn in module order from one source."""
+def _random_scores(units: list[MaskedWeight] | list[Connections], seed, func: str) -> dict[str, Tensor]:
+    """One uniform score per unit (weight or connection) of every matrix, drawn in module
+    order from one source."""
     draw = _random_source(seed, func)
-    return {r.name: draw(r.mask.shape) for r in records}
+    return {u.name: draw(u.mask.shape) for u in units}
+
+
+def _connection_norms(view: Connections, magnitudes: Tensor) -> Tensor:
+    """L2 norm over the gates of each connection's unmasked ``magnitudes``: (H, in) float64."""
+    kept = torch.where(view.record.mask, magnitudes, torch.zeros_like(magnitudes)).to(torch.float64)
+    return torch.linalg.vector_norm(view.blocks(kept), dim=0)  # (gates, H, in) -> (H, in)
+
+
+def _connection_magnitude_scores(view: Connections) -> Tensor:
+    """The gate norm of every connection of one matrix; NaN among its unmasked weights is refused."""
+    return _connection_norms(view, _magnitude_scores(view.record))
+
+
+def _scorer(criterion: str, units: list, seed, func: str):
+    """``score(unit)`` for :func:`sparsernn.prune._core.remove_units`; random scores are drawn now."""
+    if criterion == "random":
+        scores = _random_scores(units, seed, func)
+        return lambda u: scores[u.name]
+    if any(isinstance(u, Connections) for u in units):
+        return lambda u: _connection_magnitude_scores(u)
+    return lambda r: _magnitude_scores(r)
 
 
 # ---------------------------------------------------------------------------------------
 # Criteria
 
 
-def _prune_amount(model, amount, targets, scope, func, score):
+def _prune(model, targets, scope, granularity, func, criterion, seed, count):
+    """Select, score, compute every new mask, then assign them all (or none)."""
     records = select(model, targets, func)
-    new_masks = remove_by_score(
-        groups_of(records, scope),
-        count=lambda remaining, total: round(amount * remaining),
-        score=score,
-    )
-    assign_masks(records, new_masks)
+    units = units_of(records, granularity)
+    assign_masks(records, remove_units(units, scope, count, _scorer(criterion, units, seed, func)))
     return model
 
 
@@ -122,6 +161,7 @@ def magnitude(
     *,
     targets: str | tuple[str, ...] = DEFAULT_TARGETS,
     scope: str = "layer",
+    granularity: str = "weight",
 ) -> nn.Module:
     """Remove the still-unmasked targeted weights with the smallest absolute value.
 
@@ -131,11 +171,16 @@ def magnitude(
     ``scope`` and ties. Layer scope selects the same weights as
     ``torch.nn.utils.prune.l1_unstructured`` on each matrix, global scope the same as
     ``torch.nn.utils.prune.global_unstructured(..., pruning_method=L1Unstructured)``.
+    With ``granularity="connection"`` the units are connections instead, ranked by the
+    L2 norm over gates of their unmasked weights,
+    :math:`s_{hj} = (\\sum_g M_{ghj} W_{ghj}^2)^{1/2}`, and each removed connection is
+    masked in every gate block.
 
     Side effects:
 
-    1. Sets to False, in place, the mask entries of the removed weights; no entry
-       becomes True, weight values are unchanged.
+    1. Sets to False, in place, the mask entries of the removed weights (with
+       ``granularity="connection"``, of every gate of each removed connection); no
+       entry becomes True, weight values are unchanged.
     2. On any error (bad argument, NaN among the unmasked weights) no mask is changed.
 
     Parameters
@@ -143,9 +188,11 @@ def magnitude(
     model : torch.nn.Module
         A model built from :mod:`sparsernn.nn` masked modules.
     amount : float in [0, 1]
-        Fraction of the still-unmasked targeted weights to remove.
+        Fraction of the still-unmasked targeted weights (or connections) to remove.
     targets : str or sequence of str, default ("ih", "hh")
     scope : {"layer", "global"}, default "layer"
+    granularity : {"weight", "connection"}, default "weight"
+        The unit of removal; see the module docstring.
 
     Returns
     -------
@@ -155,20 +202,32 @@ def magnitude(
     Examples
     --------
     >>> import torch
-    >>> from sparsernn.nn import MaskedLinear
+    >>> from sparsernn.nn import MaskedGRU, MaskedLinear
     >>> lin = MaskedLinear(3, 2, bias=False)
     >>> with torch.no_grad():
     ...     _ = lin.weight.copy_(torch.tensor([[0.1, -0.1, 5.0], [0.1, 2.0, -3.0]]))
     >>> magnitude(lin, 0.5, targets="ho").mask       # 3 of 6 removed: three tied 0.1, by position
     tensor([[False, False,  True],
             [False,  True,  True]])
+
+    A GRU with one unit and two inputs has two connections, each with an r, z and n weight:
+
+    >>> gru = MaskedGRU(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = gru.weight_ih_l0.copy_(torch.tensor([[3.0, 0.1], [0.0, 2.0], [0.0, 2.0]]))
+    >>> magnitude(gru, 0.5, targets="ih", granularity="connection").mask_ih_l0   # gate norms 3.0, 2.83
+    tensor([[ True, False],
+            [ True, False],
+            [ True, False]])
     """
     func = "magnitude"
     check_model(model, func)
     amount = check_amount(amount, func)
     targets = check_targets(targets, func)
     scope = check_scope(scope, func)
-    return _prune_amount(model, amount, targets, scope, func, lambda r: _magnitude_scores(r))
+    granularity = check_granularity(granularity, func)
+    count = lambda remaining, total: round(amount * remaining)
+    return _prune(model, targets, scope, granularity, func, "magnitude", None, count)
 
 
 def random(
@@ -178,6 +237,7 @@ def random(
     targets: str | tuple[str, ...] = DEFAULT_TARGETS,
     scope: str = "layer",
     seed: int | np.random.Generator | torch.Generator,
+    granularity: str = "weight",
 ) -> nn.Module:
     """Remove a uniformly random subset of the still-unmasked targeted weights (a baseline).
 
@@ -185,12 +245,15 @@ def random(
     weights are removed, each subset of that size equally likely. Every targeted
     matrix draws one uniform score per entry, in module order, from the source decoded
     from ``seed``; the lowest-scoring unmasked entries go. The global RNGs of torch,
-    numpy and ``random`` are never used.
+    numpy and ``random`` are never used. With ``granularity="connection"`` the same
+    holds for connections: one uniform per connection (an ``(H, in)`` draw per matrix),
+    and a removed connection is masked in every gate block.
 
     Side effects:
 
-    1. Sets to False, in place, the mask entries of the removed weights; no entry
-       becomes True, weight values are unchanged.
+    1. Sets to False, in place, the mask entries of the removed weights (or of every
+       gate of each removed connection); no entry becomes True, weight values are
+       unchanged.
     2. Advances ``seed`` when it is a generator (not when it is an int).
     3. On any error no mask is changed.
 
@@ -203,6 +266,8 @@ def random(
     scope : {"layer", "global"}, default "layer"
     seed : int, numpy.random.Generator or torch.Generator
         Required: the same int gives the same masks.
+    granularity : {"weight", "connection"}, default "weight"
+        The unit of removal; see the module docstring.
 
     Returns
     -------
@@ -216,15 +281,19 @@ def random(
     >>> _ = random(lstm, 0.25, seed=0)
     >>> [int((~m).sum()) for m in (lstm.mask_ih_l0, lstm.mask_hh_l0)]   # round(0.25 * 80), round(0.25 * 100)
     [20, 25]
+    >>> lstm = MaskedLSTM(4, 5)
+    >>> _ = random(lstm, 0.25, seed=0, granularity="connection")
+    >>> [int((~m).sum()) for m in (lstm.mask_ih_l0, lstm.mask_hh_l0)]   # 4 gates * round(0.25 * 20), * round(0.25 * 25)
+    [20, 24]
     """
     func = "random"
     check_model(model, func)
     amount = check_amount(amount, func)
     targets = check_targets(targets, func)
     scope = check_scope(scope, func)
-    records = select(model, targets, func)
-    scores = _random_scores(records, seed, func)
-    return _prune_amount(model, amount, targets, scope, func, lambda r: scores[r.name])
+    granularity = check_granularity(granularity, func)
+    count = lambda remaining, total: round(amount * remaining)
+    return _prune(model, targets, scope, granularity, func, "random", seed, count)
 
 
 def threshold(
@@ -232,18 +301,22 @@ def threshold(
     value: float,
     *,
     targets: str | tuple[str, ...] = DEFAULT_TARGETS,
+    granularity: str = "weight",
 ) -> nn.Module:
     """Remove every still-unmasked targeted weight with ``|w| < value``.
 
     The number removed follows from the weights, not from an amount: it may be none or
     all of them, and neither is an error. Check the outcome with
     :func:`sparsernn.prune.sparsity`. NaN weights are never below a threshold, so they
-    stay.
+    stay. With ``granularity="connection"`` every connection whose gate norm
+    :math:`s_{hj} = (\\sum_g M_{ghj} W_{ghj}^2)^{1/2}` is below ``value`` is removed, in
+    every gate block (a NaN among its unmasked weights makes the norm NaN: it stays).
 
     Side effects:
 
-    1. Sets to False, in place, the mask entries of the removed weights; no entry
-       becomes True, weight values are unchanged.
+    1. Sets to False, in place, the mask entries of the removed weights (or of every
+       gate of each removed connection); no entry becomes True, weight values are
+       unchanged.
     2. On any error no mask is changed.
 
     Parameters
@@ -252,6 +325,8 @@ def threshold(
     value : float >= 0
         A finite magnitude; weights strictly below it are removed (0.0 removes nothing).
     targets : str or sequence of str, default ("ih", "hh")
+    granularity : {"weight", "connection"}, default "weight"
+        The unit of removal; see the module docstring.
 
     Returns
     -------
@@ -274,8 +349,13 @@ def threshold(
         raise InputError(f"The 'value' parameter of {func} must be a finite float >= 0; got {value!r}.")
     value = float(value)
     targets = check_targets(targets, func)
+    granularity = check_granularity(granularity, func)
     records = select(model, targets, func)
-    new_masks = {r.name: ~(r.weight.detach().abs() < value) for r in records}
+    if granularity == "weight":
+        new_masks = {r.name: ~(r.weight.detach().abs() < value) for r in records}
+    else:
+        views = units_of(records, granularity)
+        new_masks = {v.name: v.expand(~(_connection_norms(v, v.record.weight.detach().abs()) < value)) for v in views}
     assign_masks(records, new_masks)
     return model
 
@@ -288,6 +368,7 @@ def prune_to_sparsity(
     targets: str | tuple[str, ...] = DEFAULT_TARGETS,
     scope: str = "layer",
     seed: int | np.random.Generator | torch.Generator | None = None,
+    granularity: str = "weight",
 ) -> nn.Module:
     """Remove just enough weights that each group reaches ``sparsity``, counted exactly.
 
@@ -299,11 +380,15 @@ def prune_to_sparsity(
     grow. Here ``sparsity`` is a target, not an ``amount``; this is what
     :class:`sparsernn.prune.GradualPruner` calls, and what an iterative schedule
     (:func:`sparsernn.prune.iterative_sparsities`) should call to land on exact counts.
+    With ``granularity="connection"`` entries are connections (``H * in`` per matrix; a
+    connection is masked when every gate masks it), so each group ends with
+    ``round(sparsity * connections)`` masked connections, each masked in every gate.
 
     Side effects:
 
-    1. Sets to False, in place, the mask entries of the removed weights; no entry
-       becomes True, weight values are unchanged.
+    1. Sets to False, in place, the mask entries of the removed weights (or of every
+       gate of each removed connection); no entry becomes True, weight values are
+       unchanged.
     2. Advances ``seed`` when it is a generator and ``criterion="random"``.
     3. On any error no mask is changed.
 
@@ -317,6 +402,8 @@ def prune_to_sparsity(
     scope : {"layer", "global"}, default "layer"
     seed : int or generator, optional
         Required for ``criterion="random"``, ignored otherwise.
+    granularity : {"weight", "connection"}, default "weight"
+        The unit of removal and of counting; see the module docstring.
 
     Returns
     -------
@@ -333,6 +420,10 @@ def prune_to_sparsity(
     >>> _ = prune_to_sparsity(gru, 0.1)              # already sparser: nothing happens
     >>> [int((~m).sum()) for m in (gru.mask_ih_l0, gru.mask_hh_l0)]
     [11, 14]
+    >>> gru = MaskedGRU(3, 4)                        # 4x3 and 4x4 connections, 3 gates each
+    >>> _ = prune_to_sparsity(gru, 0.3, granularity="connection")
+    >>> [int((~m).sum()) for m in (gru.mask_ih_l0, gru.mask_hh_l0)]   # 3 * round(0.3 * 12), 3 * round(0.3 * 16)
+    [12, 15]
     """
     func = "prune_to_sparsity"
     check_model(model, func)
@@ -340,18 +431,8 @@ def prune_to_sparsity(
     check_choice(criterion, "criterion", func, CRITERIA)
     targets = check_targets(targets, func)
     scope = check_scope(scope, func)
+    granularity = check_granularity(granularity, func)
     if criterion == "random" and seed is None:
         raise InputError(f"The 'seed' parameter of {func} is required with criterion='random'; got None.")
-    records = select(model, targets, func)
-    if criterion == "random":
-        scores = _random_scores(records, seed, func)
-        score = lambda r: scores[r.name]  # noqa: E731
-    else:
-        score = lambda r: _magnitude_scores(r)  # noqa: E731
-    new_masks = remove_by_score(
-        groups_of(records, scope),
-        count=lambda remaining, total: max(0, round(sparsity * total) - (total - remaining)),
-        score=score,
-    )
-    assign_masks(records, new_masks)
-    return model
+    count = lambda remaining, total: max(0, round(sparsity * total) - (total - remaining))
+    return _prune(model, targets, scope, granularity, func, criterion, seed, count)

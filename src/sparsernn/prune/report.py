@@ -22,16 +22,21 @@ from torch import nn
 
 from ..checks import check_fraction
 from ..errors import InputError
-from ._core import check_model, check_targets, select
+from ._core import check_granularity, check_model, check_targets, select, units_of
 
 __all__ = ["amount_for_sparsity", "sparsity"]
 
 
-def sparsity(model: nn.Module, targets: str | tuple[str, ...] | None = None) -> dict[str, float]:
+def sparsity(model: nn.Module, targets: str | tuple[str, ...] | None = None, *,
+             granularity: str = "weight") -> dict[str, float]:
     """Return the fraction of masked entries of each targeted matrix, and over all of them.
 
     .. math:: s_W = \\frac{\\#\\{M_{ij} = \\text{False}\\}}{\\#M}, \\qquad
               s_\\text{overall} = \\frac{\\sum_W \\#\\{M_{ij} = \\text{False}\\}}{\\sum_W \\#M}
+
+    With ``granularity="connection"`` the entries are connections instead (see
+    :mod:`sparsernn.prune.criteria`): :math:`M` is the ``(H, in)`` connection mask of a
+    ``(gates * H, in)`` matrix, True where any gate keeps the connection.
 
     Parameters
     ----------
@@ -39,6 +44,8 @@ def sparsity(model: nn.Module, targets: str | tuple[str, ...] | None = None) -> 
         A model built from :mod:`sparsernn.nn` masked modules.
     targets : str or sequence of str, optional
         As in :func:`sparsernn.prune.magnitude`; None (default) reports every masked matrix.
+    granularity : {"weight", "connection"}, default "weight"
+        What an entry is: a weight, or a connection shared by the gate blocks.
 
     Returns
     -------
@@ -60,12 +67,13 @@ def sparsity(model: nn.Module, targets: str | tuple[str, ...] | None = None) -> 
     check_model(model, func)
     if targets is not None:
         targets = check_targets(targets, func)
+    granularity = check_granularity(granularity, func)
     records = select(model, targets, func)
     report: dict[str, float] = {}
     masked = total = 0
-    for record in records:
-        off, size = int((~record.mask).sum()), record.mask.numel()
-        report[record.name] = off / size if size else 0.0
+    for unit in units_of(records, granularity):
+        off, size = int((~unit.mask).sum()), unit.mask.numel()
+        report[unit.name] = off / size if size else 0.0
         masked, total = masked + off, total + size
     report["overall"] = masked / total if total else 0.0
     return report

@@ -26,7 +26,7 @@ from torch import nn
 from ..checks import check_choice, check_fraction, check_int, is_int
 from ..errors import InputError
 from ..seeding import derive_seed
-from ._core import DEFAULT_TARGETS, check_model, check_scope, check_targets, is_close, select
+from ._core import DEFAULT_TARGETS, check_granularity, check_model, check_scope, check_targets, is_close, select
 from .criteria import CRITERIA, prune_to_sparsity
 
 __all__ = ["GradualPruner", "cubic_sparsity", "iterative_sparsities"]
@@ -167,7 +167,9 @@ class GradualPruner:
     :func:`sparsernn.prune.prune_to_sparsity` with :math:`s_t`. Each group therefore
     holds exactly ``round(final * size)`` masked entries from the end step
     :math:`t_0 + n\\Delta t` on (unless it was sparser already: masks never grow). After
-    the end, a step that finds nothing to remove costs one mask count per matrix.
+    the end, a step that finds nothing to remove costs one mask count per matrix. With
+    ``granularity="connection"`` the entries counted and removed are connections (see
+    :mod:`sparsernn.prune.criteria`), each removed in every gate block.
 
     Side effects of :meth:`step`: those of :func:`sparsernn.prune.prune_to_sparsity`
     on ``model``, and the step counter advances by one.
@@ -192,6 +194,8 @@ class GradualPruner:
     seed : int, optional
         Required for ``criterion="random"``: the pruning at step :math:`t` draws from
         ``derive_seed(seed, "gradual", t)``, so a resumed run draws the same.
+    granularity : {"weight", "connection"}, default "weight"
+        The unit of removal and of counting, as in :func:`sparsernn.prune.prune_to_sparsity`.
 
     Examples
     --------
@@ -206,6 +210,12 @@ class GradualPruner:
     {'weight_ih_l0': 0.9, 'weight_hh_l0': 0.9, 'overall': 0.9}
     >>> pruner.state_dict()["step"]
     10
+    >>> lstm = MaskedLSTM(4, 5)                                  # 20 + 25 connections, 4 gates each
+    >>> pruner = GradualPruner(lstm, final=0.8, start=0, duration=4, frequency=2, granularity="connection")
+    >>> for _ in range(4):
+    ...     _ = pruner.step()
+    >>> sparsity(lstm, granularity="connection")
+    {'weight_ih_l0': 0.8, 'weight_hh_l0': 0.8, 'overall': 0.8}
     """
 
     def __init__(
@@ -221,6 +231,7 @@ class GradualPruner:
         targets: str | tuple[str, ...] = DEFAULT_TARGETS,
         scope: str = "layer",
         seed: int | None = None,
+        granularity: str = "weight",
     ) -> None:
         func = "GradualPruner"
         self.model = check_model(model, func)
@@ -240,6 +251,7 @@ class GradualPruner:
             targets=list(targets),
             scope=check_scope(scope, func),
             seed=None if seed is None else int(seed),
+            granularity=check_granularity(granularity, func),
         )
         self.last_step = 0
 
@@ -270,7 +282,8 @@ class GradualPruner:
         target = self.scheduled_sparsity(t)
         seed = derive_seed(c["seed"], "gradual", t) if c["criterion"] == "random" else None
         prune_to_sparsity(
-            self.model, target, criterion=c["criterion"], targets=tuple(c["targets"]), scope=c["scope"], seed=seed
+            self.model, target, criterion=c["criterion"], targets=tuple(c["targets"]), scope=c["scope"], seed=seed,
+            granularity=c["granularity"],
         )
         return target
 
@@ -283,13 +296,14 @@ class GradualPruner:
 
         The model's masks live in the model's own ``state_dict``; load them there. The
         saved configuration must equal this pruner's (InputError naming the keys that
-        differ), so a run never resumes on a different schedule by accident.
+        differ), so a run never resumes on a different schedule by accident. A config
+        saved before ``granularity`` existed has no such key: it means ``"weight"``.
         """
         func = "GradualPruner.load_state_dict"
         if not isinstance(state, dict) or set(state) != {"step", "config"} or not isinstance(state["config"], dict):
             raise InputError(f"{func} expects a dict with keys 'step' and 'config'; got {state!r}.")
         step = check_int(state["step"], "step", func, minimum=0)
-        saved = {**state["config"], "targets": list(state["config"].get("targets", []))}
+        saved = {"granularity": "weight", **state["config"], "targets": list(state["config"].get("targets", []))}
         differ = sorted(k for k in set(saved) | set(self.config) if saved.get(k) != self.config.get(k))
         if differ:
             raise InputError(
