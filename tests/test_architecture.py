@@ -127,7 +127,7 @@ def test_no_function_is_longer_than_60_lines_of_code():
     assert not long
 
 
-@pytest.mark.parametrize("kind", ["dense", "pruning", "structure"])
+@pytest.mark.parametrize("kind", ["dense", "pruning", "structure", "compare"])
 def test_only_a_kinds_own_modules_name_it(kind):
     allowed = {PACKAGE / "studies" / "kinds" / f"{kind}.py", PACKAGE / "studies" / "presets.py"}
     if kind == "dense":

@@ -429,6 +429,7 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
     with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
         epochs = store.epochs()
+        artefacts = store.artefacts() if summary != "runs" else None
     epochs = epochs[epochs["run_id"].isin(runs["run_id"])]
     if tensorboard_dir:
         count = write_tensorboard(runs, epochs, tensorboard_dir)
@@ -444,7 +445,7 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
         return
     if summary != "runs":
         parts, extras = summarise_studies(runs, epochs, summary, delta=delta, columns=columns,
-                                          markdown=bool(markdown))
+                                          markdown=bool(markdown), artefacts=artefacts)
         for df, title in parts:
             _print_frame(df, title)
         if markdown:

@@ -79,7 +79,7 @@ class StudyKind:
         The dotted settings a study of this kind varies by design
         (:func:`~sparsernn.ids.settings_id`).
     summary : callable, optional
-        ``summary(runs, epochs, **options) -> list[(DataFrame, title)]``: the tables of
+        ``summary(runs, epochs, *, delta, columns, artefacts) -> list[(DataFrame, title)]``: the tables of
         ``sparsernn results --summary NAME``; ``markdown_summary`` likewise, with extra
         tables for the Markdown file.
     analyze : callable, optional

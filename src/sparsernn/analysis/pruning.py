@@ -199,12 +199,12 @@ SWEEP_KEYS = ("criterion", "scope", "schedule")  # shown only where a study vari
 
 
 def summary_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01,
-                   columns: str | None = None) -> list[tuple[pd.DataFrame, str]]:
+                   columns: str | None = None, artefacts: pd.DataFrame | None = None) -> list[tuple[pd.DataFrame, str]]:
     """The tables of ``sparsernn results --summary pruning``, as ``(table, title)``: per
     study, the configurations (accuracy right after pruning and after retraining per
     seed, recovery) and the maximum sparsities per seed. Columns a study does not vary
     are named in the title instead; ``columns`` (comma-separated) replaces the default
-    columns of the configurations table."""
+    columns of the configurations table. ``artefacts`` is not read."""
     tables = pruning_summary(runs, epochs, delta=delta)
     if tables["configurations"].empty:
         raise InputError("No finished pruning trials to summarise.")

@@ -23,14 +23,16 @@ def summary_kinds() -> list[str]:
 
 
 def summarise_studies(runs: pd.DataFrame, epochs: pd.DataFrame, kind: str, *, delta: float = 0.01,
-                      columns: str | None = None, markdown: bool = False) -> tuple[Tables, Tables]:
+                      columns: str | None = None, markdown: bool = False,
+                      artefacts: pd.DataFrame | None = None) -> tuple[Tables, Tables]:
     """The summary tables of ``kind`` (:attr:`~sparsernn.registry.StudyKind.summary`) for
     ``runs``, as ``(table, title)`` pairs, and with ``markdown`` the kind's tables for
-    the Markdown file only (else none)."""
+    the Markdown file only (else none); ``artefacts``, the stored artefacts, for kinds
+    whose tables read them."""
     spec = registry.get(kind, where="--summary")
     if spec.summary is None:
         raise InputError(f"--summary: kind {kind!r} has no summary; expected one of {', '.join(summary_kinds())}.")
-    parts = spec.summary(runs, epochs, delta=delta, columns=columns)
+    parts = spec.summary(runs, epochs, delta=delta, columns=columns, artefacts=artefacts)
     extras = spec.markdown_summary(runs, epochs, delta=delta) if markdown and spec.markdown_summary else []
     return parts, extras
 
