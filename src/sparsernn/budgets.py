@@ -38,7 +38,7 @@ from torch import nn
 from . import seeding
 from .errors import InputError
 from .graphs import erdos_renyi, thesis_graph, to_dag
-from .nn import masked_weights
+from .nn import count_parameters, masked_weights
 from .nn.graph_rnn import GATES, longest_path_layers
 from .seeding import derive_seed
 
@@ -70,8 +70,6 @@ def budget_counts(model: nn.Module) -> dict[str, int]:
     of the ``embed`` and ``readout`` modules' parameters, biases included; masked readout
     entries excluded), and ``nonzero`` / ``total`` parameters of the whole model as
     :func:`~sparsernn.nn.count_parameters` counts them."""
-    from .nn import count_parameters
-
     kept, total = recurrent_weights(model)
     counts = count_parameters(model)
     return {"recurrent": kept, "recurrent_total": total, "embedding": _elements(getattr(model, "embed", None)),

@@ -56,11 +56,14 @@ _LN2 = math.log(2)
 WIDE = "wide_dense"
 
 
-def _family(rule: object, run) -> str | None:
-    """``rule``: the trial's compare settings (its config's section named after its kind)."""
+def _family(config: dict, run) -> str | None:
+    """The family of a trial of a compare study (``config``: its stored settings); None
+    for a trial that is neither a compare trial nor the study's dense model."""
+    rule = config.get(run.kind)
     if isinstance(rule, dict) and "family" in rule:
         return rule["family"] + (f":{rule['generator']}" if rule.get("generator") else "")
-    return WIDE if not isinstance(run.parent, str) else None
+    dense = "hidden_sizes" in config.get("model", {}) and "graph" not in config and rule is None
+    return WIDE if dense and not isinstance(run.parent, str) else None
 
 
 def _first_at(rows: pd.DataFrame, level: float) -> float:
@@ -87,7 +90,7 @@ def compare_trials(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataF
     rows = []
     for run in done.itertuples():
         config = configs[run.run_id]
-        family = _family(config.get(run.kind), run)
+        family = _family(config, run)
         mine = own.get(run.run_id)
         parent = own.get(run.parent) if isinstance(run.parent, str) else None
         if family is None or mine is None or (isinstance(run.parent, str) and parent is None):

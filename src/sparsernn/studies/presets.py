@@ -18,6 +18,16 @@ THESIS_DATA = {"dataset": "reber", "num_strings": 25_000, "min_length": 11, "neg
 THESIS_PRUNING = {"criteria": ["magnitude"], "targets": ["both", "ih", "hh"], "scopes": ["global"],
                   "sparsities": [round(0.1 * i, 1) for i in range(1, 11)], "schedules": ["one_shot"],
                   "retrain_epochs": 10}
+# Budgets of the comparisons, in recurrent weights: of the 3x50 networks' 60,000 (LSTM)
+# and 45,000 (GRU), 1.7-2.2 %, 5-6.7 % and 17-22 %.
+COMPARE_BUDGETS = [1_000, 3_000, 10_000]
+COMPARE_SECTION = {"budgets": COMPARE_BUDGETS, "generators": ["barabasi_albert", "watts_strogatz", "erdos_renyi"],
+                   "retrain_epochs": 10}
+THESIS_GRAPHS = {"generators": ["barabasi_albert", "watts_strogatz"], "sizes": [10, 50], "orientation": "index",
+                 "recurrence": "layer", "readout": "sinks"}
+PRUNE_STRUCTURE_SECTION = {"targets": ["ih", "hh", "both"], "sparsities": [round(0.1 * i, 1) for i in range(1, 10)],
+                           "schedules": ["one_shot", "gradual"], "granularity": "connection", "scope": "global",
+                           "retrain_epochs": 10, "gradual": {"start_epoch": 0, "prune_epochs": 5}}
 TIMESERIES_EPOCHS = 50  # JapaneseVowels: test accuracy flat from about epoch 20 (LSTM and GRU, seed 0)
 LM_EPOCHS, LM_RETRAIN_EPOCHS = 20, 3
 
@@ -25,7 +35,9 @@ PRESETS: dict[str, dict | list[dict]] = {
     # A few minutes on a 2-core CPU. First the four cells trained dense on Reber strings,
     # then each pruned one-shot to 50 % and 90 % (input and recurrent weights, global
     # ranking) and retrained for one epoch; then 6 Barabasi-Albert and 6 Watts-Strogatz
-    # graphs of 10-30 vertices as GraphRNNs of each cell (one pack per generator and cell).
+    # graphs of 10-30 vertices as GraphRNNs of each cell (one pack per generator and cell);
+    # then every family of a budget-matched comparison at 800 and 2,000 recurrent weights
+    # (LSTM), and two GraphRNNs per generator pruned edge by edge.
     "quick": [
         {
             "name": "quick-pruning",
@@ -48,6 +60,29 @@ PRESETS: dict[str, dict | list[dict]] = {
             "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},  # a higher rate: 3 short epochs tell graphs apart
             "structure": {"generators": ["barabasi_albert", "watts_strogatz"], "graphs": 6, "sizes": [10, 30],
                           "orientation": "index", "recurrence": "layer", "readout": "sinks", "pack": 6},
+        },
+        {
+            "name": "quick-compare",
+            "kind": "compare",
+            "cells": ["lstm"],
+            "seeds": [0],
+            "data": {"dataset": "reber", "num_strings": 2_000, "min_length": 11},
+            "model": {"embedding_dim": 10, "hidden_sizes": [20, 20]},
+            "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},
+            "compare": {"budgets": [800, 2_000], "generators": ["barabasi_albert", "watts_strogatz"],
+                        "retrain_epochs": 1, "gradual": {"prune_epochs": 2}, "dynamic": {"frequency": 10}},
+        },
+        {
+            "name": "quick-prune-structure",
+            "kind": "prune_structure",
+            "cells": ["lstm"],
+            "seeds": [0],
+            "data": {"dataset": "reber", "num_strings": 2_000, "min_length": 11},
+            "model": {"embedding_dim": 10, "hidden_sizes": [20, 20]},
+            "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},
+            "prune_structure": {"structure": {**THESIS_GRAPHS, "graphs": 2, "sizes": [10, 20], "pack": 2},
+                                "targets": ["ih", "both"], "sparsities": [0.5, 0.9], "schedules": ["one_shot"],
+                                "retrain_epochs": 1},
         },
     ],
     # The reference thesis's pruning protocol at full size: 25,000 Reber strings (its
@@ -94,6 +129,56 @@ PRESETS: dict[str, dict | list[dict]] = {
         "model": THESIS_MODEL,
         "training": {**THESIS_TRAINING, "epochs": TIMESERIES_EPOCHS},
         "pruning": THESIS_PRUNING,
+    },
+    # Research question 3 at the thesis's scale: small dense, pruned (one-shot after the
+    # thesis's training, and gradual), graph-structured (BA, WS, ER), random-mask controls
+    # and dynamic sparse training (SET, RigL), each with 1,000, 3,000 and 10,000 recurrent
+    # weights, trained as the thesis trained its graphs (15 epochs, batches of 128).
+    "thesis-compare": {
+        "name": "thesis-compare",
+        "kind": "compare",
+        "cells": ["lstm", "gru"],
+        "seeds": [0, 1, 2],
+        "data": THESIS_DATA,
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": 15, "batch_size": 128},
+        "compare": COMPARE_SECTION,
+    },
+    # Research question 5 at the thesis's scale: 10 BA and 10 WS graphs of the thesis's
+    # kind per cell and seed, trained as it trained them, then pruned (input, recurrent or
+    # both weight sets; 10 ... 90 % of what the graph left, edge by edge; one-shot and
+    # gradual) and retrained for 10 epochs, next to the dense network pruned to the same
+    # count.
+    "thesis-prune-structure": {
+        "name": "thesis-prune-structure",
+        "kind": "prune_structure",
+        "cells": ["lstm", "gru"],
+        "seeds": [0, 1, 2],
+        "data": THESIS_DATA,
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": 15, "batch_size": 128},
+        "prune_structure": {**PRUNE_STRUCTURE_SECTION, "structure": {**THESIS_GRAPHS, "graphs": 10, "pack": 10}},
+    },
+    # Both questions on JapaneseVowels (see timeseries-pruning), trained for 50 epochs.
+    "timeseries-compare": {
+        "name": "timeseries-compare",
+        "kind": "compare",
+        "cells": ["lstm", "gru"],
+        "seeds": [0, 1, 2],
+        "data": {"dataset": "ucr:JapaneseVowels"},
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": TIMESERIES_EPOCHS},
+        "compare": COMPARE_SECTION,
+    },
+    "timeseries-prune-structure": {
+        "name": "timeseries-prune-structure",
+        "kind": "prune_structure",
+        "cells": ["lstm", "gru"],
+        "seeds": [0, 1, 2],
+        "data": {"dataset": "ucr:JapaneseVowels"},
+        "model": THESIS_MODEL,
+        "training": {**THESIS_TRAINING, "epochs": TIMESERIES_EPOCHS},
+        "prune_structure": {**PRUNE_STRUCTURE_SECTION, "structure": {**THESIS_GRAPHS, "graphs": 10, "pack": 10}},
     },
     # The same protocol on character-level language modelling of pydoc_data.topics
     # (bits per character: test loss / ln 2), fewer epochs: an epoch is 4,194 chunks of

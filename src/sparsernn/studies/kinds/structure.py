@@ -167,7 +167,13 @@ def expand_structure(config: StudyConfig) -> list[Trial]:
     Reads every graph file; raises :class:`~sparsernn.errors.InputError` naming the file
     if one cannot be used (see :func:`check_structure`).
     """
-    section: StructureConfig = config.section
+    return structure_trials(config, config.section)
+
+
+def structure_trials(config: StudyConfig, section: StructureConfig) -> list[Trial]:
+    """The trials of :func:`expand_structure` for the graphs of ``section`` and the cells,
+    seeds, data, embedding and training of ``config`` (a study of another kind may train
+    GraphRNNs as a structure study would: the same trials, the same ids)."""
     settings = section.model_dump(include={"sizes", "erdos_renyi_p", *_NETWORK})
     # the pack is part of the trial: a packed graph's numbers differ from its lone run by rounding
     pack = section.pack if section.pack > 1 else None
@@ -185,9 +191,12 @@ def expand_structure(config: StudyConfig) -> list[Trial]:
 
 
 def _validate(config: StudyConfig) -> None:
-    section: StructureConfig = config.section
-    check_trials(len(config.cells) * len(config.seeds) * (len(section.generators) * section.graphs
-                                                          + len(section.files)))
+    check_trials(len(config.cells) * len(config.seeds) * graph_count(config.section))
+
+
+def graph_count(section: StructureConfig) -> int:
+    """The graphs of a structure section: generator graphs and files."""
+    return len(section.generators) * section.graphs + len(section.files)
 
 
 def check_structure(config: StudyConfig) -> None:
