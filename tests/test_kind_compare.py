@@ -43,6 +43,7 @@ def test_expand_gives_the_wide_bases_then_every_family_and_generator():
     assert all(t.parent is None for t in trials[1:] if t not in one_shot)
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 @pytest.mark.parametrize("family", [f for f in FAMILIES])
 def test_every_family_meets_its_budget_within_two_percent(study, family):
     runs, _, artefacts = study
@@ -56,6 +57,7 @@ def test_every_family_meets_its_budget_within_two_percent(study, family):
         assert count["budget"] == BUDGET and count["recurrent"] <= count["recurrent_total"]
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_the_random_mask_control_keeps_its_graph_networks_counts(study):
     runs, _, artefacts = study
     counts = {}
@@ -68,6 +70,7 @@ def test_the_random_mask_control_keeps_its_graph_networks_counts(study):
         assert counts["graph", generator] == counts["random_mask", generator]
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_the_summary_shows_every_family_and_the_structure_gain(study, capsys, tmp_path):
     runs, epochs, artefacts = study
     tables = compare_summary(runs, epochs, artefacts)

@@ -64,6 +64,7 @@ def test_expand_trains_the_graph_rnn_as_a_structure_study_would():
     assert kinds.count("compare") == 2  # one-shot children of "both", one per level
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_pruned_graph_rnns_never_gain_a_connection_and_store_the_graph_of_their_masks(study):
     out, runs, _, artefacts = study
     parent = runs[runs["kind"] == "structure"]["run_id"].iloc[0]
@@ -94,6 +95,7 @@ def test_pruned_graph_rnns_never_gain_a_connection_and_store_the_graph_of_their_
         assert gates == [read.number_of_edges()] * 3  # connection pruning: every gate alike
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_sparsity_one_of_ih_removes_every_edge(study):
     _, runs, _, artefacts = study
     for run in runs[runs["kind"] == "prune_structure"].itertuples():
@@ -102,6 +104,7 @@ def test_sparsity_one_of_ih_removes_every_edge(study):
             assert _graph(_artefact(artefacts, run.run_id, "graph", "pruned")).number_of_edges() == 0
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_the_dense_comparator_keeps_as_many_recurrent_weights_as_the_pruned_graph_rnn(study):
     _, runs, _, artefacts = study
     kept = {}
@@ -128,6 +131,7 @@ def test_a_stack_retrains_each_child_as_it_would_alone(study, tmp_path):
                           atol=1e-5)
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_summary_tables(study, capsys):
     out, *_ = study
     assert main(["results", str(out / "out"), "--summary", "prune_structure"]) == 0

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..budgets import dense_weights
 from ..errors import InputError
+from .pruning import language_model_studies
 from .settings import select_columns
 from .stats import bootstrap_ci, per_seed
 
@@ -202,15 +203,16 @@ def compare_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
     families = tables["families"]
     if families.empty:
         raise InputError("No finished compare trials to summarise.")
-    parts = []
+    parts, language_models = [], language_model_studies(runs)
     for study, group in families.groupby("study", sort=False):
         shown = group.copy()
+        default = FAMILY_COLUMNS + (["final_bits_seeds"] if study in language_models else [])
         shown["final_acc_ci"] = [_interval(row, "final_acc") for _, row in shown.iterrows()]
         for column in ("train_epochs", "recurrent", "nonzero", "total"):
             shown[column] = shown[column].round().astype("Int64")
         for column in ("seconds_per_epoch", "peak_rss_mib"):
             shown[column] = shown[column].round(1)
-        parts.append((shown[select_columns(shown, FAMILY_COLUMNS, columns)],
+        parts.append((shown[select_columns(shown, default, columns)],
                       f"{study}: test accuracy per family at equal recurrent weights (budget), mean [95 % bootstrap "
                       "interval] and per seed; epochs to 99 % of the final accuracy per seed; training cost; "
                       "counts (recurrent: input-to-hidden + hidden-to-hidden weights kept)"))
