@@ -469,8 +469,9 @@ def test_nan_weight_is_refused_without_changing_masks():
 # All or nothing
 
 
+@pytest.mark.parametrize("granularity", ["weight", "connection"])
 @pytest.mark.parametrize("scope", ["layer", "global"])
-def test_failure_while_scoring_leaves_every_mask_unchanged(monkeypatch, scope):
+def test_failure_while_scoring_leaves_every_mask_unchanged(monkeypatch, scope, granularity):
     model = seeded_lstm(num_layers=2)
     magnitude(model, 0.2)
     before = masks_of(model)
@@ -484,7 +485,7 @@ def test_failure_while_scoring_leaves_every_mask_unchanged(monkeypatch, scope):
 
     monkeypatch.setattr(criteria, "_magnitude_scores", failing)
     with pytest.raises(RuntimeError, match="injected"):
-        magnitude(model, 0.5, scope=scope)
+        magnitude(model, 0.5, scope=scope, granularity=granularity)
     assert len(calls) == 2  # the failure really came after a first matrix was scored
     assert all(torch.equal(m, before[k]) for k, m in masks_of(model).items())
     monkeypatch.undo()
