@@ -146,7 +146,8 @@ def test_run_with_a_yaml_config(tmp_path, capfd):
         (["train", "--batch-size", "0"], "training.batch_size"),
         (["train", "--lr", "0"], "training.lr"),
         (["run", "--preset", "nope"],
-         "'nope' is not one of 'lm-pruning', 'quick', 'thesis-compare', 'thesis-prune-structure', 'thesis-pruning', 'thesis-structure', 'timeseries-compare', 'timeseries-prune-structure', 'timeseries-pruning'"),
+         "'nope' is not one of 'lm-pruning', 'quick', 'thesis-compare', 'thesis-prune-structure', 'thesis-pruning', "
+         "'thesis-structure', 'timeseries-compare', 'timeseries-prune-structure', 'timeseries-pruning'"),
         (["run", "--executor", "ray"], "--executor ray needs --address"),
         (["run", "--executor", "ray", "--address", "nohostport"], "HOST:PORT or 'local'"),
         (["run", "--address", "127.0.0.1:6379"], "--address is for --executor ray"),
