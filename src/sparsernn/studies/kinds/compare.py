@@ -47,7 +47,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ... import prune
-from ...analysis.compare import compare_tables
+from ...analysis.compare import compare_markdown, compare_tables
 from ...budgets import (
     TOLERANCE,
     budget_counts,
@@ -340,5 +340,5 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "budget", "compare.family", "compare.generator", "compare.erdos_renyi_p",
            "compare.orientation", "compare.recurrence", "compare.scope", "compare.retrain_epochs",
            "compare.gradual", "compare.dynamic", "compare.tolerance"),
-    summary=compare_tables,
+    summary=compare_tables, markdown_summary=compare_markdown,
 ))
