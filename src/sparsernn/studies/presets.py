@@ -36,7 +36,7 @@ PRESETS: dict[str, dict | list[dict]] = {
     # then each pruned one-shot to 50 % and 90 % (input and recurrent weights, global
     # ranking) and retrained for one epoch; then 6 Barabasi-Albert and 6 Watts-Strogatz
     # graphs of 10-30 vertices as GraphRNNs of each cell (one pack per generator and cell);
-    # then every family of a budget-matched comparison at 800 and 2,000 recurrent weights
+    # then every family of a budget-matched comparison at 500 and 1,200 recurrent weights
     # (LSTM), and two GraphRNNs per generator pruned edge by edge.
     "quick": [
         {
@@ -66,10 +66,10 @@ PRESETS: dict[str, dict | list[dict]] = {
             "kind": "compare",
             "cells": ["lstm"],
             "seeds": [0],
-            "data": {"dataset": "reber", "num_strings": 2_000, "min_length": 11},
+            "data": {"dataset": "reber", "num_strings": 1_000, "min_length": 11},
             "model": {"embedding_dim": 10, "hidden_sizes": [20, 20]},
             "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},
-            "compare": {"budgets": [800, 2_000], "generators": ["barabasi_albert", "watts_strogatz"],
+            "compare": {"budgets": [500, 1_200], "generators": ["barabasi_albert", "watts_strogatz"],
                         "retrain_epochs": 1, "gradual": {"prune_epochs": 2}, "dynamic": {"frequency": 10}},
         },
         {
@@ -77,7 +77,7 @@ PRESETS: dict[str, dict | list[dict]] = {
             "kind": "prune_structure",
             "cells": ["lstm"],
             "seeds": [0],
-            "data": {"dataset": "reber", "num_strings": 2_000, "min_length": 11},
+            "data": {"dataset": "reber", "num_strings": 1_000, "min_length": 11},
             "model": {"embedding_dim": 10, "hidden_sizes": [20, 20]},
             "training": {**THESIS_TRAINING, "epochs": 3, "lr": 0.01},
             "prune_structure": {"structure": {**THESIS_GRAPHS, "graphs": 2, "sizes": [10, 20], "pack": 2},
