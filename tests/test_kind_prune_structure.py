@@ -2,17 +2,23 @@
 properties are those of the graph read back from their masks, the dense comparator has
 the same count, and a stack retrains each child as it would retrain alone."""
 
+import copy
 import json
 
 import networkx as nx
 import pytest
 import torch
 
+from sparsernn import prune
+from sparsernn.budgets import recurrent_weights
 from sparsernn.checkpoint import load_checkpoint
 from sparsernn.cli import main
 from sparsernn.graphs import graph_properties
+from sparsernn.nn import GraphRNN
 from sparsernn.store import Store
 from sparsernn.studies import StudyConfig, expand, study_from_dict
+from sparsernn.studies.kinds.prune_structure import TARGETS, PruneStructureConfig, _kept_counts
+from sparsernn.studies.kinds.structure import trial_graph
 
 STUDY = {
     "name": "ps", "kind": "prune_structure", "cells": ["gru"], "seeds": [0],
@@ -144,3 +150,22 @@ def test_bad_sections_are_refused():
         study_from_dict({**STUDY, "prune_structure": {"schedules": ["gradual"], "scope": "layer"}})
     with pytest.raises(Exception, match="sparsities must be distinct fractions"):
         study_from_dict({**STUDY, "prune_structure": {"sparsities": [0.0]}})
+
+
+@pytest.mark.parametrize("granularity", ["connection", "weight"])
+@pytest.mark.parametrize("scope", ["global", "layer"])
+@pytest.mark.parametrize("cell", ["lstm", "rnn_tanh"])
+def test_comparator_counts_are_what_magnitude_pruning_keeps(granularity, scope, cell):
+    section = PruneStructureConfig(targets=["ih", "hh", "both"], dense_targets=["ih", "hh", "both"],
+                                   sparsities=[0.1, 0.35, 0.5, 0.9, 1.0], scope=scope, granularity=granularity,
+                                   schedules=["one_shot"])
+    study = {**STUDY, "cells": [cell], "prune_structure": {"structure": {"generators": ["barabasi_albert",
+                                                                                      "erdos_renyi"],
+                                                                         "graphs": 2, "sizes": [8, 14]}}}
+    for parent in [t for t in expand(StudyConfig(**study)) if t.kind == "structure"]:
+        spec = parent.spec
+        model = GraphRNN(trial_graph(spec.graph), cell, vocab_size=3, embedding_dim=spec.model.embedding_dim)
+        for (target, level), kept in _kept_counts(spec, section).items():
+            pruned = prune.magnitude(copy.deepcopy(model), level, targets=TARGETS[target], scope=scope,
+                                     granularity=granularity)
+            assert recurrent_weights(pruned)[0] == kept, (target, level)

@@ -42,7 +42,8 @@ from .nn import count_parameters, masked_weights
 from .nn.graph_rnn import GATES, longest_path_layers
 from .seeding import derive_seed
 
-__all__ = ["TOLERANCE", "budget_counts", "dense_weights", "dense_widths", "graph_for_budget", "graph_weights",
+__all__ = ["TOLERANCE", "budget_counts", "dense_weights", "dense_widths", "graph_connections", "graph_for_budget",
+           "graph_weights",
            "random_mask_like", "recurrent_weights"]
 
 TOLERANCE = 0.02
@@ -140,6 +141,25 @@ def dense_widths(cell: str, budget: int, *, inputs: int, layers: int,
     return widths
 
 
+def graph_connections(dag: nx.DiGraph, *, inputs: int, recurrence: str = "layer") -> list[tuple[str, int]]:
+    """The connections of each recurrent matrix of the :class:`~sparsernn.nn.GraphRNN` of
+    ``dag``, in module order: ``(target, count)`` for every layer's ``ih`` then ``hh``
+    matrix. Layer 0 reads every input feature (``inputs * w_0``), layer ``l > 0`` one
+    connection per edge into it; ``hh`` holds ``w_l²`` (``recurrence="layer"``), ``w_l``
+    (``"self"``) or 0 (``"none"``). A connection holds one weight per gate.
+
+    >>> graph_connections(nx.DiGraph([(0, 2), (1, 2), (2, 3), (0, 3)]), inputs=5)
+    [('ih', 10), ('hh', 4), ('ih', 2), ('hh', 1), ('ih', 2), ('hh', 1)]
+    """
+    layers = longest_path_layers(dag)
+    counts = []
+    for index, layer in enumerate(layers):
+        into = inputs * len(layer) if index == 0 else sum(dag.in_degree(v) for v in layer)
+        recurrent = {"layer": len(layer) ** 2, "self": len(layer), "none": 0}[recurrence]
+        counts += [("ih", into), ("hh", recurrent)]
+    return counts
+
+
 def graph_weights(dag: nx.DiGraph, cell: str, *, inputs: int, recurrence: str = "layer") -> int:
     """The recurrent weights of the :class:`~sparsernn.nn.GraphRNN` of ``dag``, counted
     without building it: ``gates * (inputs * w_0 + E_in + R)`` where ``w_0`` is the number of
@@ -150,9 +170,7 @@ def graph_weights(dag: nx.DiGraph, cell: str, *, inputs: int, recurrence: str = 
     >>> graph_weights(nx.DiGraph([(0, 2), (1, 2), (2, 3), (0, 3)]), "gru", inputs=5)   # 3 * (5*2 + 4 + 4+1+1)
     60
     """
-    widths = [len(layer) for layer in longest_path_layers(dag)]
-    recurrent = {"layer": sum(w * w for w in widths), "self": sum(widths), "none": 0}[recurrence]
-    return GATES[cell] * (inputs * widths[0] + dag.number_of_edges() + recurrent)
+    return GATES[cell] * sum(count for _, count in graph_connections(dag, inputs=inputs, recurrence=recurrence))
 
 
 def _draw(generator: str, n: int, seed: int, erdos_renyi_p: float, orientation: str) -> nx.DiGraph:

@@ -41,16 +41,16 @@ from pathlib import Path
 from typing import Literal
 
 import networkx as nx
-import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ... import prune
 from ...analysis.prune_structure import prune_structure_tables
-from ...budgets import TOLERANCE, recurrent_weights
+from ...budgets import TOLERANCE, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
 from ...graphs import graph_properties, graph_to_json
 from ...nn import GraphRNN, GraphRNNStack, masked_weights, to_graph, weight_histograms
+from ...nn.graph_rnn import GATES
 from ...registry import StudyKind, register
 from ...seeding import derive_seed
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, fit, fit_pack
@@ -164,19 +164,20 @@ def expand_prune_structure(config: StudyConfig) -> list[Trial]:
 
 def _kept_counts(spec: StructureSpec, section: PruneStructureConfig) -> dict[tuple[str, float], int]:
     """The recurrent weights a one-shot child of ``spec``'s GraphRNN keeps, per (target,
-    level) of ``dense_targets``. Counts do not depend on the weights (a group loses
-    ``round(amount * remaining)`` of its units), so an untrained GraphRNN gives them."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = GraphRNN(trial_graph(spec.graph), spec.cell, vocab_size=2, embedding_dim=spec.model.embedding_dim,
-                         recurrence=spec.graph.recurrence, readout=spec.graph.readout)
+    level) of ``dense_targets``, counted as :func:`sparsernn.prune.magnitude` prunes: a
+    group (a matrix, or all targeted matrices for ``scope: global``) loses
+    ``round(level * units)`` of its units (connections, or weights), whatever the weights."""
+    gates = GATES[spec.cell]
+    matrices = graph_connections(trial_graph(spec.graph), inputs=spec.model.embedding_dim,
+                                 recurrence=spec.graph.recurrence)
+    per_unit = gates if section.granularity == "connection" else 1
+    total = gates * sum(count for _, count in matrices)
     kept = {}
     for target in section.dense_targets:
+        units = [count * gates // per_unit for name, count in matrices if name in TARGETS[target]]
         for level in section.sparsities:
-            pruned = copy.deepcopy(model)
-            prune.magnitude(pruned, level, targets=TARGETS[target], scope=section.scope,
-                            granularity=section.granularity)
-            kept[target, level] = recurrent_weights(pruned)[0]
+            groups = units if section.scope == "layer" else [sum(units)]
+            kept[target, level] = total - per_unit * sum(round(level * n) for n in groups)
     return kept
 
 
