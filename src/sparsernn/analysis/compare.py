@@ -236,7 +236,8 @@ def accuracy_by_budget(families: pd.DataFrame, column: str = "final_acc") -> pd.
     Examples
     --------
     >>> families = pd.DataFrame({"study": ["s"] * 3, "cell": ["gru"] * 3,
-    ...                          "family": ["graph:x", "graph:x", "wide_dense"], "budget": [100, 300, None], "final_acc": [0.6, 0.8, 0.9],
+    ...                          "family": ["graph:x", "graph:x", "wide_dense"], "budget": [100, 300, None],
+    ...                          "final_acc": [0.6, 0.8, 0.9],
     ...                          "final_acc_low": [0.5, 0.7, 0.9], "final_acc_high": [0.7, 0.9, 0.9]})
     >>> accuracy_by_budget(families).values.tolist()
     [['s', 'gru', 'graph:x', '0.6 [0.5, 0.7]', '0.8 [0.7, 0.9]']]
