@@ -159,7 +159,8 @@ PRESETS: dict[str, dict | list[dict]] = {
         "training": {**THESIS_TRAINING, "epochs": 15, "batch_size": 128},
         "prune_structure": {**PRUNE_STRUCTURE_SECTION, "structure": {**THESIS_GRAPHS, "graphs": 10, "pack": 10}},
     },
-    # Both questions on JapaneseVowels (see timeseries-pruning), trained for 50 epochs.
+    # Both questions on JapaneseVowels (see timeseries-pruning), trained for 50 epochs; an
+    # epoch is 9 steps, so gradual pruning steps every 5 (10 steps over its 5 epochs).
     "timeseries-compare": {
         "name": "timeseries-compare",
         "kind": "compare",
@@ -168,7 +169,7 @@ PRESETS: dict[str, dict | list[dict]] = {
         "data": {"dataset": "ucr:JapaneseVowels"},
         "model": THESIS_MODEL,
         "training": {**THESIS_TRAINING, "epochs": TIMESERIES_EPOCHS},
-        "compare": COMPARE_SECTION,
+        "compare": {**COMPARE_SECTION, "gradual": {"start_epoch": 0, "prune_epochs": 5, "frequency": 5}},
     },
     "timeseries-prune-structure": {
         "name": "timeseries-prune-structure",
@@ -178,7 +179,8 @@ PRESETS: dict[str, dict | list[dict]] = {
         "data": {"dataset": "ucr:JapaneseVowels"},
         "model": THESIS_MODEL,
         "training": {**THESIS_TRAINING, "epochs": TIMESERIES_EPOCHS},
-        "prune_structure": {**PRUNE_STRUCTURE_SECTION, "structure": {**THESIS_GRAPHS, "graphs": 10, "pack": 10}},
+        "prune_structure": {**PRUNE_STRUCTURE_SECTION, "structure": {**THESIS_GRAPHS, "graphs": 10, "pack": 10},
+                            "gradual": {"start_epoch": 0, "prune_epochs": 5, "frequency": 5}},
     },
     # The same protocol on character-level language modelling of pydoc_data.topics
     # (bits per character: test loss / ln 2), fewer epochs: an epoch is 4,194 chunks of
