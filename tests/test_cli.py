@@ -219,14 +219,16 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     out = tmp_path / "out"
     args = ["run", "--preset", "quick", "--seeds", "2", "--set", "cells=[rnn_relu]", "--set", "data.num_strings=200",
             "--set", "model.hidden_sizes=[4]", "--set", "model.embedding_dim=4", "--set", "training.epochs=1",
-            "--set", "pruning.sparsities=[0.5, 1.0]", "--out", out]
+            "--set", "pruning.sparsities=[0.5, 1.0]", "--set", "compare.budgets=[32]",  # all a 1x4 RNN has
+            "--set", "compare.families=[small_dense]", "--set", "prune_structure.structure.graphs=1", "--out", out]
     assert cli(*args) == 0
     with Store(out, create=False) as store:
         runs = store.runs()
     assert sorted(runs["seed"].unique()) == [0, 1] and set(runs["cell"]) == {"rnn_relu"}
     assert sorted(runs[runs["kind"] == "pruning"]["target_sparsity"]) == [0.5, 0.5, 1.0, 1.0]
-    assert set(runs["study"]) == {"quick-pruning", "quick-structure"}
-    assert (runs["status"] == "done").all() and (runs["kind"] == "structure").sum() == 2 * 2 * 6
+    assert set(runs["study"]) == {"quick-pruning", "quick-structure", "quick-compare", "quick-prune_structure"}
+    structure = runs[runs["study"] == "quick-structure"]
+    assert (runs["status"] == "done").all() and (structure["kind"] == "structure").sum() == 2 * 2 * 6
     capfd.readouterr()
     assert cli("results", out, "--summary", "pruning", "--markdown", tmp_path / "summary.md") == 0
     text = capfd.readouterr().out

@@ -67,11 +67,11 @@ def test_presets_are_valid_and_quick_trains_every_cell():
         studies = preset_studies(name)
         assert [s.name for s in studies] == ([name] if len(studies) == 1 else [f"{name}-{s.kind}" for s in studies])
     quick = preset_studies("quick")
-    assert [s.kind for s in quick] == ["pruning", "structure"]
-    assert all(s.cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"] for s in quick)
+    assert [s.kind for s in quick] == ["pruning", "structure", "compare", "prune_structure"]
+    assert all(s.cells == ["rnn_tanh", "rnn_relu", "lstm", "gru"] for s in quick[:2])
     with pytest.raises(InputError, match="Unknown preset 'nope'"):
         preset("nope")
-    with pytest.raises(InputError, match="holds 2 studies"):
+    with pytest.raises(InputError, match="holds 4 studies"):
         preset("quick")
 
 

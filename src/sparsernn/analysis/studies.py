@@ -26,12 +26,13 @@ def summarise_studies(runs: pd.DataFrame, epochs: pd.DataFrame, kind: str, *, de
                       columns: str | None = None, markdown: bool = False,
                       artefacts: pd.DataFrame | None = None) -> tuple[Tables, Tables]:
     """The summary tables of ``kind`` (:attr:`~sparsernn.registry.StudyKind.summary`) for
-    ``runs``, as ``(table, title)`` pairs, and with ``markdown`` the kind's tables for
+    the studies of ``runs`` that hold trials of ``kind``, as ``(table, title)`` pairs, and with ``markdown`` the kind's tables for
     the Markdown file only (else none); ``artefacts``, the stored artefacts, for kinds
     whose tables read them."""
     spec = registry.get(kind, where="--summary")
     if spec.summary is None:
         raise InputError(f"--summary: kind {kind!r} has no summary; expected one of {', '.join(summary_kinds())}.")
+    runs = runs[runs["study"].isin(runs.loc[runs["kind"] == kind, "study"])]  # the studies with trials of the kind
     parts = spec.summary(runs, epochs, delta=delta, columns=columns, artefacts=artefacts)
     extras = spec.markdown_summary(runs, epochs, delta=delta) if markdown and spec.markdown_summary else []
     return parts, extras

@@ -73,7 +73,7 @@ PRESETS: dict[str, dict | list[dict]] = {
                         "retrain_epochs": 1, "gradual": {"prune_epochs": 2}, "dynamic": {"frequency": 10}},
         },
         {
-            "name": "quick-prune-structure",
+            "name": "quick-prune_structure",
             "kind": "prune_structure",
             "cells": ["lstm"],
             "seeds": [0],

@@ -28,7 +28,7 @@ pruning them leaves the graph as it was.
 For the one-shot children of the targets in ``dense_targets``, a compare trial
 (family ``pruned_one_shot``) prunes the study's dense model to the same number of
 recurrent weights and retrains it as long: the pruned dense network at the same final
-count. One-shot children of one GraphRNN and target retrain together as one
+count (none where the dense model has fewer recurrent weights than that). One-shot children of one GraphRNN and target retrain together as one
 :class:`~sparsernn.nn.GraphRNNStack` (``batch_children``), each as it would alone up to
 float rounding.
 """
@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ... import prune
 from ...analysis.prune_structure import prune_structure_tables
-from ...budgets import TOLERANCE, graph_connections, recurrent_weights
+from ...budgets import TOLERANCE, dense_weights, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
 from ...graphs import graph_properties, graph_to_json
@@ -148,14 +148,16 @@ def expand_prune_structure(config: StudyConfig) -> list[Trial]:
     bases = expand_dense(config) if section.dense_targets else []
     base_of = {(b.spec.cell, b.seed): b.id for b in bases}
     children, comparators = [], {}
+    wide = {cell: dense_weights(cell, config.model.embedding_dim, config.model.hidden_sizes) for cell in config.cells}
     for parent in parents:
         kept = _kept_counts(parent.spec, section) if section.dense_targets else {}
+        wide_count = wide[parent.spec.cell]
         for point in _points(section):
             spec = PruneStructureSpec(**dict(parent.spec), target=point.target, sparsity=point.amount,
                                       prune_structure=point)
             children.append(Trial(study=config.name, kind=NAME, parent=parent.id, spec=spec,
                                   batched=section.batch_children))
-            if point.schedule == "one_shot" and (point.target, point.amount) in kept:
+            if point.schedule == "one_shot" and kept.get((point.target, point.amount), wide_count + 1) <= wide_count:
                 comparator = _comparator(config, section, parent.spec, kept[point.target, point.amount],
                                          base_of[parent.spec.cell, parent.seed])
                 comparators.setdefault(comparator.id, comparator)
