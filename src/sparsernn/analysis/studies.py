@@ -26,9 +26,9 @@ def summarise_studies(runs: pd.DataFrame, epochs: pd.DataFrame, kind: str, *, de
                       columns: str | None = None, markdown: bool = False,
                       artefacts: pd.DataFrame | None = None) -> tuple[Tables, Tables]:
     """The summary tables of ``kind`` (:attr:`~sparsernn.registry.StudyKind.summary`) for
-    the studies of ``runs`` that hold trials of ``kind``, as ``(table, title)`` pairs, and with ``markdown`` the kind's tables for
-    the Markdown file only (else none); ``artefacts``, the stored artefacts, for kinds
-    whose tables read them."""
+    the studies of ``runs`` that hold trials of ``kind``, as ``(table, title)`` pairs, and
+    with ``markdown`` the kind's tables for the Markdown file only (else none);
+    ``artefacts``, the stored artefacts, for kinds whose tables read them."""
     spec = registry.get(kind, where="--summary")
     if spec.summary is None:
         raise InputError(f"--summary: kind {kind!r} has no summary; expected one of {', '.join(summary_kinds())}.")

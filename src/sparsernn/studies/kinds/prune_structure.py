@@ -28,7 +28,8 @@ pruning them leaves the graph as it was.
 For the one-shot children of the targets in ``dense_targets``, a compare trial
 (family ``pruned_one_shot``) prunes the study's dense model to the same number of
 recurrent weights and retrains it as long: the pruned dense network at the same final
-count (none where the dense model has fewer recurrent weights than that). One-shot children of one GraphRNN and target retrain together as one
+count (none where the dense model has fewer recurrent weights than that). One-shot
+children of one GraphRNN and target retrain together as one
 :class:`~sparsernn.nn.GraphRNNStack` (``batch_children``), each as it would alone up to
 float rounding.
 """
