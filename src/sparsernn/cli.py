@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -151,7 +152,9 @@ class ProgressReporter(Reporter):
             self.progress.stop()
 
 
-def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> None:
+def _run(studies: list[StudyConfig], out: str, verbose: bool, report: str | None = None, **execution) -> None:
+    """Run ``studies`` into ``out``; with ``report`` (the command line), record it and the
+    studies in ``out/run.yaml`` and end with the report (:func:`_report_after_run`)."""
     reporters: list[ProgressReporter] = []
     for study in studies:
         ignored = study.data.ignored()
@@ -174,9 +177,51 @@ def _run(studies: list[StudyConfig], out: str, verbose: bool, **execution) -> No
     for runs in results:
         counts = runs["status"].value_counts().to_dict()
         console.print(f"results in {Path(out) / 'results.sqlite'}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if report is not None:
+        _report_after_run(out, report, studies)
     if failed:
         raise TrialsFailed(f"{_count(failed, 'trial')} failed (see the lines above, or "
                            f"'sparsernn results {out}'); run the same command again to rerun them")
+
+
+def _report_after_run(out: str, command: str, studies: list[StudyConfig]) -> None:
+    """Record the run (``run.yaml``), write the report and print its path and main findings.
+    A report that cannot be written is a warning: the run's results are stored either way."""
+    from .report import record_run, write_report  # matplotlib and sklearn: loaded by the commands that draw
+
+    try:
+        record_run(out, command, "---\n".join(study.to_yaml() for study in studies))
+        written, path = write_report(out)
+    except Exception as exc:  # noqa: BLE001  (any failure: the trials are stored, only the report is missing)
+        _warn(f"no report written ({type(exc).__name__}: {exc}); 'sparsernn report {out}' tries again")
+        return
+    _print_report(written, path)
+
+
+def _print_report(written, path: Path) -> None:
+    console.print(_printable(f"report: {path} ({_count(len(written.figures), 'figure')} also in "
+                             f"{path.parent / 'figures'})"))
+    findings = written.findings(3)
+    if findings:
+        console.print(_printable("findings: " + " ".join(findings)), soft_wrap=True)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as typed, rebuilt from the parameters given on the command line (in
+    the command's order), quoted for a POSIX shell."""
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            parts.append(str(value))
+        elif param.is_flag:
+            parts.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
+        else:
+            for each in (value if param.multiple else [value]):
+                parts += [param.opts[0], str(each)]
+    return shlex.join(parts)
 
 
 def time_left(finished: int, left: int, seconds: float) -> float | None:
@@ -306,8 +351,12 @@ def train(cell, dataset, hidden, embedding, epochs, batch_size, lr, optimizer, c
               help="Times a trial is rerun when its worker process dies (killed, out of memory).")
 @device_option
 @click.option("--out", default=DEFAULT_OUT, show_default=True, help="Output directory.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="End by writing OUT/report.html (see 'sparsernn report') and printing the main findings.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every epoch's metrics.")
-def run(config, preset_name, seeds, overrides, executor, workers, address, retries, device, out, verbose) -> None:
+@click.pass_context
+def run(ctx, config, preset_name, seeds, overrides, executor, workers, address, retries, device, out, report,
+        verbose) -> None:
     """Run the studies in CONFIG (YAML); without one, the built-in 'quick' studies.
 
     A config file holds one study, or several as YAML documents separated by '---';
@@ -323,7 +372,8 @@ def run(config, preset_name, seeds, overrides, executor, workers, address, retri
         raise InputError("--executor ray needs --address HOST:PORT (a running cluster's head) or --address local.")
     if executor == "local" and address:
         raise InputError("--address is for --executor ray.")
-    _run(studies, out, verbose, workers=workers, executor=executor, address=address, retries=retries)
+    _run(studies, out, verbose, report=_command_line(ctx) if report else None, workers=workers, executor=executor,
+         address=address, retries=retries)
 
 
 def _cell(value) -> str:
@@ -488,6 +538,27 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
     if markdown:
         _write(markdown, "\n".join(_markdown(df, title) for df, title in parts))
+
+
+@cli.command("report")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="The page to write [default: DIRECTORY/report.html]; its figures go to figures/ next to it.")
+@click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Accuracy within delta of the dense base counts as recovered.")
+def report_command(directory, out, delta) -> None:
+    """Write the report of the studies in DIRECTORY: one self-contained HTML page (figures
+    embedded, no network needed) that answers the research questions from the stored
+    results, and its figures as SVG and PNG files. The database is only read."""
+    from .report import collect, write_report  # matplotlib and sklearn: loaded by the commands that draw
+
+    _check_export(out)
+    with _reader(directory) as store:
+        runs, epochs, artefacts = store.runs(), store.epochs(), store.artefacts()
+    if runs.empty:
+        raise InputError(f"No trials in {directory!r} to report on.")
+    written, path = write_report(directory, out, delta=delta, data=collect(runs, epochs, artefacts, delta=delta))
+    _print_report(written, path)
 
 
 @cli.command()
