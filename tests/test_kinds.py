@@ -132,6 +132,8 @@ RECORDED = {
     "thesis-structure": ("thesis-structure", ["cells=[lstm, gru]", "structure.graphs=50", "structure.pack=25",
                                               "data.num_strings=5000", "training.batch_size=32"]),
     "thesis-pruning": ("thesis-pruning", ["seeds=[0, 1, 2]", "cells=[lstm, gru]"]),
+    "lm-pruning": ("lm-pruning", []),
+    "timeseries-compare": ("timeseries-compare", ["save_models=none"]),
 }
 
 
