@@ -6,10 +6,13 @@ import copy
 import json
 
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from sparsernn import prune
+from sparsernn.analysis.prune_structure import predictability
 from sparsernn.budgets import recurrent_weights
 from sparsernn.checkpoint import load_checkpoint
 from sparsernn.cli import main
@@ -169,3 +172,16 @@ def test_comparator_counts_are_what_magnitude_pruning_keeps(granularity, scope, 
             pruned = prune.magnitude(copy.deepcopy(model), level, targets=TARGETS[target], scope=scope,
                                      granularity=granularity)
             assert recurrent_weights(pruned)[0] == kept, (target, level)
+
+
+def test_predictability_finds_the_property_that_predicts_accuracy_after_pruning():
+    rng = np.random.default_rng(0)
+    n = 12
+    a = rng.normal(size=n)
+    trials = pd.DataFrame({"study": "s", "cell": "gru", "target": "ih", "schedule": "one_shot", "level": 0.5,
+                           "final_acc": 0.5 + 0.1 * a, "pre_a": a, "pre_noise": rng.normal(size=n)})
+    row = predictability(trials, folds=3, repeats=2).iloc[0]
+    assert row["property"] == "a" and row["property_rho"] == pytest.approx(1.0)
+    assert row["significant"] >= 1 and row["r2_mean"] > 0.9
+    flat = trials.assign(final_acc=0.5)  # nothing varies: nothing to predict
+    assert "r2_mean" not in predictability(flat, folds=3).columns

@@ -43,7 +43,7 @@ from .compare import compare_trials
 from .pruning import pruning_trials
 from .settings import select_columns
 from .stats import bootstrap_ci, wilson_interval
-from .structure import property_correlations
+from .structure import cross_validated_r2, property_correlations
 
 KEYS = ["study", "cell", "generator", "target", "schedule", "level"]
 
@@ -174,3 +174,51 @@ def prune_structure_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: f
                           f"{study}: the pre-pruning graph property most rank-correlated (Spearman) with the "
                           "accuracy after retraining, p-value Benjamini-Hochberg adjusted over all properties"))
     return parts
+
+
+def predictability(trials: pd.DataFrame, *, folds: int = 5, repeats: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Whether the graph properties *before* pruning predict the accuracy *after* pruning
+    and retraining, per (study, cell, target, schedule, level), the generators pooled.
+
+    Columns: the keys, ``trials``, ``property`` / ``property_rho`` / ``property_p_bh`` (the
+    property most rank-correlated with final_acc, Spearman, Benjamini–Hochberg adjusted),
+    ``significant`` (properties with adjusted p < 0.05), and ``r2_mean`` / ``r2_sd``: the
+    held-out R² of a Bayesian ridge regression of final_acc on all the properties,
+    ``repeats`` x ``folds``-fold cross-validation
+    (:func:`~sparsernn.analysis.structure.cross_validated_r2`; R² <= 0 means no better
+    than predicting the mean). Groups with fewer than ``2 * folds`` trials, or whose
+    final_acc does not vary, have no R².
+    """
+    keys = ["study", "cell", "target", "schedule", "level"]
+    rows = []
+    for key, group in trials.groupby(keys, sort=True):
+        columns = [c for c in group.columns if c.startswith("pre_") and group[c].notna().all()]
+        row = {**dict(zip(keys, key)), "trials": len(group)}
+        if len(group) >= 3 and columns and group["final_acc"].nunique() > 1:
+            X = group[columns].astype(float)
+            table = property_correlations(X, group["final_acc"]).dropna(subset=["spearman_rho"])
+            if not table.empty:
+                best = table.loc[table["spearman_rho"].abs().idxmax()]
+                row.update(property=best["property"].removeprefix("pre_"), property_rho=float(best["spearman_rho"]),
+                           property_p_bh=float(best["spearman_p_bh"]),
+                           significant=int((table["spearman_p_bh"] < 0.05).sum()))
+            if len(group) >= 2 * folds:
+                r2 = cross_validated_r2(X, group["final_acc"], regressors=("bayesian_ridge",), n_splits=folds,
+                                        n_repeats=repeats, seed=seed).iloc[0]
+                row.update(r2_mean=float(r2["r2_mean"]), r2_sd=float(r2["r2_sd"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def analyze_prune_structure(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: pd.DataFrame, *, folds: int = 5,
+                            repeats: int = 10, seed: int = 0, **_) -> tuple[list, dict[str, pd.DataFrame]]:
+    """The tables of ``sparsernn analyze`` for pruned GraphRNNs: ``(parts, outputs)``, the
+    predictability table (:func:`predictability`) and the trials it was computed from."""
+    trials = prune_structure_trials(runs, epochs, artefacts)
+    if trials.empty:
+        raise InputError("No finished prune_structure trials to analyse.")
+    table = predictability(trials, folds=folds, repeats=repeats, seed=seed)
+    title = ("do the graph properties before pruning predict the accuracy after pruning and retraining? Spearman's "
+             f"strongest property (BH-adjusted p), and the R2 of a Bayesian ridge on all of them ({repeats}x "
+             f"{folds}-fold CV)")
+    return [(table, title)], {"prune_structure_trials": trials, "prune_structure_predictability": table}

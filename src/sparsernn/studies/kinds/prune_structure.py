@@ -45,7 +45,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ... import prune
-from ...analysis.prune_structure import prune_structure_tables
+from ...analysis.prune_structure import analyze_prune_structure, prune_structure_tables
 from ...budgets import TOLERANCE, dense_weights, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
@@ -351,5 +351,5 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "target", "sparsity", "graph.generator", "graph.graph_seed", "graph.source",
            "graph.name", "graph.graph", "prune_structure.target", "prune_structure.schedule",
            "prune_structure.amount", "prune_structure.gradual"),
-    summary=prune_structure_tables,
+    summary=prune_structure_tables, analyze=analyze_prune_structure,
 ))
