@@ -281,7 +281,7 @@ def test_analyze_a_structure_study(tmp_path, capfd):
 def test_analyze_without_structure_trials(tmp_path, capfd):
     assert cli("train", "--cell", "rnn_tanh", *SMALL, "--out", tmp_path) == 0
     capfd.readouterr()
-    assert "No finished structure trials" in fail_line(capfd, "analyze", tmp_path)
+    assert "No finished structure or prune_structure trials" in fail_line(capfd, "analyze", tmp_path)
 
 
 def test_config_show_prints_a_preset_that_loads_back(tmp_path, capfd):
