@@ -134,6 +134,8 @@ RECORDED = {
     "thesis-pruning": ("thesis-pruning", ["seeds=[0, 1, 2]", "cells=[lstm, gru]"]),
     "lm-pruning": ("lm-pruning", []),
     "timeseries-compare": ("timeseries-compare", ["save_models=none"]),
+    "thesis-compare": ("thesis-compare", ["data.num_strings=2000", "training.batch_size=32", "training.epochs=10",
+                                          "save_models=none"]),
 }
 
 
