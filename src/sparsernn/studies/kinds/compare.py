@@ -257,8 +257,7 @@ def _train_gradual(spec: CompareSpec, data, model, on_epoch, on_batch):
     g = spec.compare.gradual
     steps = num_batches(len(data.train.lengths), spec.training.batch_size)
     pruner = prune.GradualPruner(
-        model, final=_sparsity(spec, model), initial=g.initial, start=g.start_epoch * steps + 1,
-        duration=max(g.prune_epochs * steps - 1, 0), frequency=g.frequency, criterion="magnitude",
+        model, final=_sparsity(spec, model), initial=g.initial, **g.schedule(steps), criterion="magnitude",
         targets=("ih", "hh"), scope=spec.compare.scope)
     return fit(model, data.train, data.test, spec.training, seed=derive_seed(spec.seed, "order"),
                validation=data.validation, after_step=pruner.step, on_epoch=on_epoch, on_batch=on_batch,

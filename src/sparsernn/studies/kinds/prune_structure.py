@@ -230,8 +230,7 @@ class _Pruned:
         own = prune.sparsity(self.model, self.targets, granularity=granularity)["overall"]
         final = own + self.point.amount * (1.0 - own)
         return prune.GradualPruner(
-            self.model, final=final, initial=own, start=g.start_epoch * steps_per_epoch + 1,
-            duration=max(g.prune_epochs * steps_per_epoch - 1, 0), frequency=g.frequency, criterion="magnitude",
+            self.model, final=final, initial=own, **g.schedule(steps_per_epoch), criterion="magnitude",
             targets=self.targets, scope="global", granularity=granularity)
 
     def artefacts(self) -> list[dict]:
@@ -241,8 +240,8 @@ class _Pruned:
             {"kind": "graph", "name": "pruned", "data": graph_to_json(graph)},
             {"kind": "properties", "name": "pruned", "data": properties},
             {"kind": "gates", "name": "pruned", "data": {"edges_per_gate": graph.graph.get("gate_edges", [])}},
-            {"kind": "budget", "name": "counts", "data": {"recurrent": recurrent_weights(self.model)[0],
-                                                          "recurrent_total": recurrent_weights(self.model)[1]}},
+            {"kind": "budget", "name": "counts", "data": dict(zip(("recurrent", "recurrent_total"),
+                                                                  recurrent_weights(self.model)))},
             {"kind": "sparsity", "name": "final", "data": prune.sparsity(self.model)},
             {"kind": "histogram", "name": "after", "data": weight_histograms(self.model)},
         ]

@@ -82,6 +82,14 @@ class GradualConfig(_Config):
                                                                    "(at most 100,000).")
     frequency: int = Field(50, ge=1, description="Optimiser steps between pruning steps.")
 
+    def schedule(self, steps_per_epoch: int) -> dict:
+        """The step-counted ``start``, ``duration`` and ``frequency`` of a
+        :class:`~sparsernn.prune.GradualPruner` for training of ``steps_per_epoch`` steps an
+        epoch: pruning starts at the first step after ``start_epoch`` epochs and reaches its
+        final sparsity at the last step of the ``prune_epochs``-th epoch after that."""
+        return {"start": self.start_epoch * steps_per_epoch + 1,
+                "duration": max(self.prune_epochs * steps_per_epoch - 1, 0), "frequency": self.frequency}
+
 
 class PruningConfig(_Config):
     """The pruning sweep: every criterion x target x scope x schedule x sparsity.
@@ -326,8 +334,7 @@ class _Retraining:
         point, g = self.spec.pruning, self.spec.pruning.gradual
         steps = num_batches(len(self.train), self.spec.training.batch_size)
         pruner = prune.GradualPruner(
-            self.model, final=point.amount, initial=g.initial, start=g.start_epoch * steps + 1,
-            duration=max(g.prune_epochs * steps - 1, 0), frequency=g.frequency, criterion=point.criterion,
+            self.model, final=point.amount, initial=g.initial, **g.schedule(steps), criterion=point.criterion,
             targets=self.targets, scope=point.scope, seed=derive_seed(self.spec.seed, "prune"),
         )
         return self.train_phase("retrain", point.retrain_epochs, after_step=pruner.step)
