@@ -43,6 +43,7 @@ from torch import nn
 from sparsernn.data.batches import Batch
 from sparsernn.nn import GraphRNN, GraphRNNPack, GraphRNNStack
 from sparsernn.studies.kinds.structure import trial_graph
+from sparsernn.tasks import TASKS
 from sparsernn.train import TrainingConfig, _PackTrainer, make_optimizer
 
 VOCAB = 10  # 9 symbols + padding id 0
@@ -99,7 +100,7 @@ class Packed:
 
     def __init__(self, models: list[GraphRNN], size: int, config: TrainingConfig, kind: type = GraphRNNPack) -> None:
         self.packs = [kind(models[i:i + size]) for i in range(0, len(models), size)]
-        self.trainers = [_PackTrainer(p, make_optimizer(p, config), config.clip) for p in self.packs]
+        self.trainers = [_PackTrainer(p, make_optimizer(p, config), config.clip, TASKS["classify"]) for p in self.packs]
 
     def step(self, batch: Batch) -> None:
         for trainer in self.trainers:

@@ -38,6 +38,7 @@ from torch import nn
 
 from sparsernn import prune
 from sparsernn.nn import ClassifierStack, SequenceClassifier
+from sparsernn.tasks import TASKS
 from sparsernn.train import Split, TrainingConfig, _evaluate_pack, _PackTrainer, evaluate, make_optimizer
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "pruning_children_speed.md"
@@ -76,13 +77,14 @@ class Separate:
 class Stacked:
     def __init__(self, models, config):
         self.stack = ClassifierStack(models)
-        self.trainer = _PackTrainer(self.stack, make_optimizer(self.stack, config), config.clip)
+        self.trainer = _PackTrainer(self.stack, make_optimizer(self.stack, config), config.clip, TASKS["classify"])
 
     def step(self, batch):
         self.trainer.step(batch)
 
     def evaluate(self, split):
-        _evaluate_pack(self.stack, split, list(range(self.stack.num_members)), batch_size=1024)
+        _evaluate_pack(self.stack, split, list(range(self.stack.num_members)), batch_size=1024,
+                       task=TASKS["classify"])
 
 
 def measure(n: int, cell: str, n_batches: int, repetitions: int, seed: int) -> dict:

@@ -22,14 +22,13 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..checks import check_fraction, is_int
 from ..errors import InputError
 from .masked import MaskedGRU, MaskedLinear, MaskedLSTM, MaskedRNN
 from .weights import ParameterCount, count_parameters
 
-__all__ = ["CELLS", "SequenceClassifier", "check_batch", "every_step"]
+__all__ = ["CELLS", "SequenceClassifier", "check_batch", "every_step", "last_step"]
 
 # cell name -> (masked recurrent class, extra constructor arguments)
 CELLS: dict[str, tuple[type[nn.RNNBase], dict]] = {
@@ -184,17 +183,14 @@ class SequenceClassifier(nn.Module):
             (B,) true lengths, each in [1, T]; moved to the CPU for packing.
         """
         lengths = self._check_inputs(inputs, lengths)
-        x = self.embed(inputs)  # (B, T, E)
-        h = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        h = self.embed(inputs)  # (B, T, E)
         for i, layer in enumerate(self.layers):
             if i > 0:
-                h = h._replace(data=self.drop(h.data))  # (sum(lengths), H_{i-1})
-            h, state = layer(h)
+                h = self.drop(h)  # (B, T, H_{i-1})
+            h, _ = layer(h)  # (B, T, H_i); a step past a sequence's length is never read
         if self.per_step:
-            return every_step(h, self.readout, inputs.shape[1])  # (B, T, num_classes)
-        h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
-        last = h_n[-1]  # (B, H_last), in the caller's batch order
-        return self.readout(last)  # (B, num_classes)
+            return every_step(h, self.readout, lengths)  # (B, T, num_classes)
+        return self.readout(last_step(h, lengths))  # (B, H_last) -> (B, num_classes)
 
     def _check_inputs(self, inputs: Tensor, lengths) -> Tensor:
         return check_batch(inputs, lengths, vocab_size=self._hparams["vocab_size"],
@@ -205,16 +201,30 @@ class SequenceClassifier(nn.Module):
         return count_parameters(self)
 
 
-def every_step(packed: PackedSequence, readout: nn.Module, steps: int) -> Tensor:
-    """``readout`` of every step of a packed batch, padded: ``(B, steps, C)``, zero past each length.
+def last_step(outputs: Tensor, lengths: Tensor) -> Tensor:
+    """The output of each sequence at its true last step: ``outputs[b, lengths[b] - 1]``, ``(B, H)``.
 
-    >>> from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
-    >>> packed = pack_padded_sequence(torch.ones(2, 3, 4), torch.tensor([3, 1]), batch_first=True)
-    >>> every_step(packed, nn.Linear(4, 2), 3)[1, 1:].abs().sum().item()
+    Recurrent layers here run on padded batches (torch's fused kernels over the whole
+    padded length, much faster on a CPU than a packed sequence), so a sequence's output
+    at a padded step is garbage; a causal network's outputs up to its length are not
+    touched by it.
+
+    >>> last_step(torch.arange(6.).reshape(2, 3, 1), torch.tensor([3, 1])).flatten().tolist()
+    [2.0, 3.0]
+    """
+    index = (lengths.to(outputs.device) - 1).view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])
+    return outputs.gather(1, index).squeeze(1)
+
+
+def every_step(outputs: Tensor, readout: nn.Module, lengths: Tensor) -> Tensor:
+    """``readout`` of every step of a padded batch ``(B, T, H)``: ``(B, T, C)``, zero past each length.
+
+    >>> every_step(torch.ones(2, 3, 4), nn.Linear(4, 2), torch.tensor([3, 1]))[1, 1:].abs().sum().item()
     0.0
     """
-    out = packed._replace(data=readout(packed.data))  # (ΣT, C)
-    return pad_packed_sequence(out, batch_first=True, total_length=steps)[0]
+    steps = torch.arange(outputs.shape[1], device=outputs.device)
+    padded = (steps >= lengths.to(outputs.device).view(-1, 1)).unsqueeze(-1)  # (B, T, 1)
+    return readout(outputs.masked_fill(padded, 0.0)).masked_fill(padded, 0.0)
 
 
 def check_batch(inputs: Tensor, lengths, *, vocab_size: int | None, input_features: int | None) -> Tensor:

@@ -45,12 +45,11 @@ from __future__ import annotations
 import networkx as nx
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from ..checks import check_choice
 from ..errors import InputError
 from ..graphs.dag import check_dag, layers
-from .classifier import CELLS, check_batch, every_step
+from .classifier import CELLS, check_batch, every_step, last_step
 from .masked import MaskedLinear
 
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -68,29 +67,24 @@ def longest_path_layers(dag: nx.DiGraph) -> list[list]:
 
 
 def layered_states(embed: nn.Module, cells: nn.ModuleList, inputs: Tensor, lengths: Tensor, *,
-                   steps: bool = False) -> Tensor | PackedSequence:
+                   steps: bool = False) -> Tensor:
     """The final states ``(B, Σ w_l)`` of a layered network, layers side by side in order;
-    with ``steps``, the states at every step instead, as one PackedSequence of ``(ΣT, Σ w_l)``.
+    with ``steps``, the states at every step instead, ``(B, T, Σ w_l)`` (garbage past each
+    sequence's length).
 
     Layer 0 reads the embedded ``inputs``; layer ``l > 0`` reads the outputs of all
     earlier layers, concatenated (its input mask says which). Every cell is a
-    single-layer batch-first torch RNN/LSTM/GRU run on one packed sequence, so each
-    sequence's state is read at its true last symbol, in the caller's batch order.
-    :class:`GraphRNN` and :class:`~sparsernn.nn.GraphRNNPack` both compute with this.
+    single-layer batch-first torch RNN/LSTM/GRU run over the padded batch (one fused
+    call per layer), and each sequence's state is read at its true last symbol
+    (:func:`~sparsernn.nn.classifier.last_step`). :class:`GraphRNN` and
+    :class:`~sparsernn.nn.GraphRNNPack` both compute with this.
     """
-    x = embed(inputs)  # (B, T, E)
-    packed = pack_padded_sequence(x, torch.as_tensor(lengths, device="cpu"), batch_first=True,
-                                  enforce_sorted=False)
-    outputs, finals = [], []
-    for index, cell in enumerate(cells):
-        data = packed.data if index == 0 else torch.cat(outputs, dim=1)  # (ΣT, E) or (ΣT, Σ earlier widths)
-        out, state = cell(packed._replace(data=data))
-        outputs.append(out.data)  # (ΣT, w_l)
-        h_n = state[0] if isinstance(state, tuple) else state
-        finals.append(h_n[-1])  # (B, w_l), caller's batch order
-    if steps:
-        return packed._replace(data=torch.cat(outputs, dim=1))  # (ΣT, Σ w_l)
-    return torch.cat(finals, dim=1)  # (B, Σ w_l)
+    outputs = [embed(inputs)]  # (B, T, E), then (B, T, w_l) per layer
+    for cell in cells:
+        data = outputs[0] if len(outputs) == 1 else torch.cat(outputs[1:], dim=2)  # (B, T, E | Σ earlier widths)
+        outputs.append(cell(data)[0])
+    states = torch.cat(outputs[1:], dim=2)  # (B, T, Σ w_l)
+    return states if steps else last_step(states, lengths)
 
 
 class GraphRNN(nn.Module):
@@ -208,8 +202,8 @@ class GraphRNN(nn.Module):
         lengths = check_batch(inputs, lengths, vocab_size=self._hparams["vocab_size"],
                               input_features=self._hparams.get("input_features"))
         if self.per_step:
-            states = layered_states(self.embed, self.layers, inputs, lengths, steps=True)  # (ΣT, n)
-            return every_step(states, self.readout, inputs.shape[1])  # (B, T, C)
+            states = layered_states(self.embed, self.layers, inputs, lengths, steps=True)  # (B, T, n)
+            return every_step(states, self.readout, lengths)  # (B, T, C)
         return self.readout(layered_states(self.embed, self.layers, inputs, lengths))  # (B, n) -> (B, C)
 
 
