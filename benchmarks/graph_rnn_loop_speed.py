@@ -14,7 +14,7 @@ last symbol), so both give the same logits (checked to 1e-5 before timing). Vari
 train copies of the same models on the same batches:
 
 * ``loop``      the per-time-step Python loop (LSTM cells written out, padded batch)
-* ``graphrnn``  sparsernn's GraphRNN: one packed torch LSTM call per layer
+* ``graphrnn``  sparsernn's GraphRNN: one fused torch LSTM call per layer over the padded batch (oneDNN on a CPU)
 
 A round is one Adam step (clip 5) of every model; variants take turns round by round
 (order rotated every batch) and the table gives medians over repetitions in this one process.
