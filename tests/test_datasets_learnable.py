@@ -12,6 +12,8 @@ from sparsernn.nn import SequenceClassifier
 from sparsernn.tasks import bits_per_symbol, model_io, task_of, vocabulary_of
 from sparsernn.train import TrainingConfig, encode_splits, fit
 
+pytestmark = pytest.mark.slow  # each trains a model for seconds: the fast tier stays under a minute
+
 
 def train_briefly(data, *, cell="gru", hidden=32, epochs=5, lr=5e-3, batch_size=32):
     vocab = vocabulary_of(data)

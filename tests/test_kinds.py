@@ -152,6 +152,7 @@ def test_committed_databases_hold_every_trial_of_their_command(name):
     assert all(item.split("=")[0] in readme for item in overrides if not item.startswith("seeds"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["thesis-pruning-grammar", "thesis-structure"])
 def test_finished_committed_databases_resume_with_nothing_to_run(name, tmp_path, capsys):
     shutil.copy(ROOT / "docs" / "results" / name / "results.sqlite", tmp_path / "results.sqlite")

@@ -27,26 +27,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
-from .analysis import (
-    analyze_studies,
-    mixed_settings,
-    progress,
-    select_columns,
-    select_study,
-    summarise_studies,
-    summary_kinds,
-    trials_table,
-)
-from .analysis.tensorboard import write_tensorboard
+from . import __version__, registry
 from .checkpoint import load_checkpoint
 from .data import dataset_options, dataset_source, describe_dataset, list_datasets
 from .data.csv_file import csv_strings, read_text
 from .devices import check_device_name
 from .errors import InputError
-from .infer import export as export_model
-from .infer import is_exported
-from .infer import load as load_exported
 from .nn import CELLS
 from .predict import UNKNOWN
 from .predict import predict as predict_strings
@@ -66,6 +52,9 @@ from .studies import (
 from .studies.config import MAX_SEEDS
 from .studies.executors import EXECUTORS
 from .train import MAX_BATCH_SIZE
+
+# Heavy modules (analysis and report: pandas, scipy, sklearn, matplotlib; infer: safetensors) are
+# imported by the commands that use them: a worker process imports this module, and --help should be quick.
 
 DEFAULT_OUT = "sparsernn-results"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # exports' timestamps (UTC)
@@ -377,8 +366,11 @@ def run(ctx, config, preset_name, seeds, overrides, executor, workers, address, 
 
 
 def _cell(value) -> str:
+    """A table cell: NaN as "-", a whole number without exponent (10000, not 1e+04), else 4 digits."""
     if isinstance(value, float):
-        return "-" if value != value else f"{value:.4g}"
+        if value != value:
+            return "-"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)
 
 
@@ -425,6 +417,8 @@ def _reader(directory: str) -> Store:
 
 def _read_runs(store: Store, study: str | None, where: str):
     """The trials of ``study`` (or all), after warning about studies that mix settings."""
+    from .analysis import mixed_settings, select_study
+
     runs = select_study(store.runs(), study, where)
     for message in mixed_settings(runs):
         _warn(message)
@@ -446,6 +440,11 @@ def _write(path: str, text: str) -> None:
 RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status", "test_acc"]
 
 
+def _summary_kinds() -> list[str]:
+    """:func:`sparsernn.analysis.summary_kinds`, read from the registry without importing the analyses."""
+    return sorted(name for name, kind in registry.kinds().items() if kind.summary is not None)
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--study", default=None, help="Only the trials of this study.")
@@ -453,7 +452,7 @@ RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status"
               help="Write one row per (trial, epoch) here ('-': standard output).")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
               help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
-@click.option("--summary", type=click.Choice(["runs", *summary_kinds()]), default="runs", show_default=True,
+@click.option("--summary", type=click.Choice(["runs", *_summary_kinds()]), default="runs", show_default=True,
               help="Which summary to print: one row per trial, or a study kind's own summary.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")
@@ -470,6 +469,9 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
     Trials are grouped by study and configuration (every setting but the seed), so
     trials with different settings are never pooled as seeds.
     """
+    from .analysis import select_columns, summarise_studies, trials_table
+    from .analysis.tensorboard import write_tensorboard
+
     if parquet_path:
         try:
             import pyarrow  # noqa: F401  (pandas writes Parquet with it)
@@ -523,6 +525,8 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
 def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, by, study) -> None:
     """Test accuracy per generator, correlations of graph properties with it, and
     cross-validated regressions, per study and cell."""
+    from .analysis import analyze_studies
+
     _check_export(markdown)
     with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
@@ -568,6 +572,8 @@ def status(directory, study) -> None:
     """Show how far the studies stored in DIRECTORY have got. Trials left ``running`` by a
     run that has ended (killed, interrupted) show as ``interrupted``; the same run command
     resumes them."""
+    from .analysis import progress
+
     with _reader(directory) as store:
         runs = _read_runs(store, study, repr(directory))
     if runs.empty:
@@ -603,6 +609,9 @@ def predict(checkpoint, input_path, as_csv, string_column, output, unknown, batc
     """Classify strings with the model saved in CHECKPOINT (a study saves each trial's as
     OUT/checkpoints/<trial id>.pt; see 'sparsernn results OUT' for the ids), or in a model
     file written by 'sparsernn export' (run with sparse kernels)."""
+    from .infer import is_exported
+    from .infer import load as load_exported
+
     _check_export(None if output == "-" else output)
     saved = load_exported(checkpoint) if is_exported(checkpoint) else load_checkpoint(checkpoint)
     name = "standard input" if input_path == "-" else input_path
@@ -646,6 +655,8 @@ def export(checkpoint, out) -> None:
     matrix as CSR (int32 indices) or bitmask + values, whichever is smaller, in a
     safetensors file that 'sparsernn predict' and sparsernn.infer.load read and run with
     sparse kernels."""
+    from .infer import export as export_model
+
     written = export_model(load_checkpoint(checkpoint), out)
     console.print(f"wrote {out}: {_bytes(written.file_bytes)} (dense fp32: {_bytes(written.dense_bytes)}, "
                   f"{written.ratio:.2f}x)")

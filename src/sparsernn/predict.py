@@ -32,14 +32,17 @@ sparsernn.errors.InputError: string 1 ('BTZE') has the symbol 'Z' at position 3,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
 
 from .checkpoint import Checkpoint
 from .checks import check_choice, check_int
 from .errors import InputError
 from .nn import GraphRNNPack
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["UNKNOWN", "predict"]
 
@@ -75,6 +78,8 @@ def predict(saved: Checkpoint, strings: Sequence[str], *, unknown: str = "error"
         ``saved.classes``, else its index as text) and ``p_<class>`` for every class,
         the softmax probabilities.
     """
+    import pandas as pd  # heavy: imported by the call, so that importing this module (the CLI does) stays cheap
+
     check_choice(unknown, "unknown", "predict", UNKNOWN)
     batch_size = check_int(batch_size, "batch_size", "predict", minimum=1)
     model, vocab = saved.model, saved.vocab

@@ -30,12 +30,14 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import registry
 from .errors import InputError, StorageError
 from .ids import configuration_id, settings_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 try:
     import fcntl
@@ -426,6 +428,8 @@ class Store:
         sweep (:func:`~sparsernn.ids.settings_id`: its kind's axes and the keys of the
         study's ``sweep``).
         """
+        import pandas as pd  # heavy: only the readers need it, not a run's driver or its workers
+
         df = pd.read_sql_query("SELECT * FROM runs ORDER BY created, rowid", self._conn)
         configs = [json.loads(c) for c in df["config"]]
         for column in ("created", "started", "finished"):
@@ -454,6 +458,8 @@ class Store:
         test_loss, test_acc, val_loss, val_acc, nonzero_params, total_params, seconds,
         status, finished`` (see :meth:`runs`) and then any extra metrics.
         """
+        import pandas as pd
+
         runs = self.runs()
         runs["_order"] = range(len(runs))
         epochs = pd.read_sql_query("SELECT rowid AS _row, * FROM epochs", self._conn)
@@ -470,6 +476,8 @@ class Store:
     @_guarded
     def artefacts(self, kind: str | None = None) -> pd.DataFrame:
         """Artefacts, optionally of one ``kind``, with ``data`` decoded from JSON."""
+        import pandas as pd
+
         q, args = "SELECT * FROM artefacts", ()
         if kind is not None:
             q, args = q + " WHERE kind = ?", (kind,)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import registry
 from ..checkpoint import load_checkpoint
@@ -26,6 +25,9 @@ from .config import StudyConfig
 from .executors import EXECUTORS, Executor, InlineExecutor, WorkerLost, default_workers, make_executor
 from .trial import Trial, TrialResult
 from .units import Reporter, orphaned, units
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_study", "expand", "run_studies", "run_study", "schedule"]
 

@@ -47,7 +47,6 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ... import prune
-from ...analysis.compare import compare_markdown, compare_tables
 from ...budgets import (
     TOLERANCE,
     budget_counts,
@@ -332,6 +331,21 @@ def _columns(config: dict) -> dict:
     return {"target": None, "target_sparsity": None}
 
 
+def _summary(runs, epochs, **options):
+    """:func:`sparsernn.analysis.compare.compare_tables`."""
+    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
+    from ...analysis.compare import compare_tables
+
+    return compare_tables(runs, epochs, **options)
+
+
+def _markdown_summary(runs, epochs, **options):
+    """:func:`sparsernn.analysis.compare.compare_markdown`."""
+    from ...analysis.compare import compare_markdown
+
+    return compare_markdown(runs, epochs, **options)
+
+
 KIND = register(StudyKind(
     name=NAME, spec=CompareSpec, run=run_compare_trial, expand=expand_compare, section=CompareConfig,
     validate=_validate, describe=describe, columns=_columns,
@@ -339,5 +353,5 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "budget", "compare.family", "compare.generator", "compare.erdos_renyi_p",
            "compare.orientation", "compare.recurrence", "compare.scope", "compare.retrain_epochs",
            "compare.gradual", "compare.dynamic", "compare.tolerance"),
-    summary=compare_tables, markdown_summary=compare_markdown,
+    summary=_summary, markdown_summary=_markdown_summary,
 ))

@@ -45,7 +45,6 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ... import prune
-from ...analysis.prune_structure import analyze_prune_structure, prune_structure_tables
 from ...budgets import TOLERANCE, dense_weights, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
@@ -343,6 +342,21 @@ def _columns(config: dict) -> dict:
     return {"target": config.get("target"), "target_sparsity": config.get("sparsity")}
 
 
+def _summary(runs, epochs, **options):
+    """:func:`sparsernn.analysis.prune_structure.prune_structure_tables`."""
+    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
+    from ...analysis.prune_structure import prune_structure_tables
+
+    return prune_structure_tables(runs, epochs, **options)
+
+
+def _analyze(runs, epochs, artefacts, **options):
+    """:func:`sparsernn.analysis.prune_structure.analyze_prune_structure`."""
+    from ...analysis.prune_structure import analyze_prune_structure
+
+    return analyze_prune_structure(runs, epochs, artefacts, **options)
+
+
 KIND = register(StudyKind(
     name=NAME, spec=PruneStructureSpec, run=run_prune_structure_trial, expand=expand_prune_structure,
     section=PruneStructureConfig, validate=_validate, inputs=lambda trial: (checkpoint_path(trial.parent),),
@@ -350,5 +364,5 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "target", "sparsity", "graph.generator", "graph.graph_seed", "graph.source",
            "graph.name", "graph.graph", "prune_structure.target", "prune_structure.schedule",
            "prune_structure.amount", "prune_structure.gradual"),
-    summary=prune_structure_tables, analyze=analyze_prune_structure,
+    summary=_summary, analyze=_analyze,
 ))

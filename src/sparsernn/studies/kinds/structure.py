@@ -22,7 +22,6 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from ... import seeding
-from ...analysis.structure import analyze_structure
 from ...data import Vocabulary
 from ...errors import InputError
 from ...graphs import (
@@ -410,9 +409,17 @@ def _columns(config: dict) -> dict:
     return {"target": None, "target_sparsity": None}
 
 
+def _analyze(runs, epochs, artefacts, **options):
+    """:func:`sparsernn.analysis.structure.analyze_structure`."""
+    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
+    from ...analysis.structure import analyze_structure
+
+    return analyze_structure(runs, epochs, artefacts, **options)
+
+
 KIND = register(StudyKind(
     name=NAME, spec=StructureSpec, run=run_structure_trial, expand=expand_structure, section=StructureConfig,
     check=check_structure, pack_key=pack_key, run_pack=run_structure_pack, describe=describe, columns=_columns,
     swept=("seed", "cell", "graph.generator", "graph.graph_seed", "graph.source", "graph.name", "graph.graph"),
-    resolve_paths=resolve_paths, analyze=analyze_structure, validate=_validate,
+    resolve_paths=resolve_paths, analyze=_analyze, validate=_validate,
 ))
