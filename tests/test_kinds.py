@@ -126,6 +126,8 @@ def test_trial_ids_of_every_kind_are_pinned(tmp_path):
 # -- the committed databases resume with nothing to run -----------------------------------
 
 # Each recorded run under docs/results/: its preset and the overrides of the command in its README.
+PRUNE_STRUCTURE_CUTS = ["prune_structure.structure.graphs=5", "prune_structure.structure.pack=5",
+                        "prune_structure.sparsities=[0.3,0.6,0.9]"]
 RECORDED = {
     "thesis-pruning-grammar": ("thesis-pruning", ["seeds=[0, 1, 2]", "cells=[lstm, gru]", "data.negatives=grammar",
                                                   "data.foreign_fraction=0.5"]),
@@ -136,6 +138,9 @@ RECORDED = {
     "timeseries-compare": ("timeseries-compare", ["save_models=none"]),
     "thesis-compare": ("thesis-compare", ["data.num_strings=2000", "training.batch_size=32", "training.epochs=10",
                                           "save_models=none"]),
+    "timeseries-prune-structure": ("timeseries-prune-structure", PRUNE_STRUCTURE_CUTS + ["save_models=none"]),
+    "thesis-prune-structure": ("thesis-prune-structure", PRUNE_STRUCTURE_CUTS + [
+        "data.num_strings=2000", "training.batch_size=32", "training.epochs=10", "save_models=none"]),
 }
 
 
