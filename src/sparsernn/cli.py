@@ -440,11 +440,6 @@ def _write(path: str, text: str) -> None:
 RUN_COLUMNS = ["run", "study", "kind", "cell", "seed", "configuration", "status", "test_acc"]
 
 
-def _summary_kinds() -> list[str]:
-    """:func:`sparsernn.analysis.summary_kinds`, read from the registry without importing the analyses."""
-    return sorted(name for name, kind in registry.kinds().items() if kind.summary is not None)
-
-
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--study", default=None, help="Only the trials of this study.")
@@ -452,7 +447,7 @@ def _summary_kinds() -> list[str]:
               help="Write one row per (trial, epoch) here ('-': standard output).")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False),
               help="The same rows as Parquet (needs pyarrow: pip install 'sparsernn[parquet]').")
-@click.option("--summary", type=click.Choice(["runs", *_summary_kinds()]), default="runs", show_default=True,
+@click.option("--summary", type=click.Choice(["runs", *registry.summary_kinds()]), default="runs", show_default=True,
               help="Which summary to print: one row per trial, or a study kind's own summary.")
 @click.option("--delta", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Pruning summary: accuracy within delta of the dense base counts as recovered.")

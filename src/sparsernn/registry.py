@@ -164,6 +164,11 @@ def get(name: str, *, where: str = "kind") -> StudyKind:
     return _KINDS[name]
 
 
+def summary_kinds() -> list[str]:
+    """The kinds with a summary table (``sparsernn results --summary KIND``)."""
+    return sorted(name for name, kind in kinds().items() if kind.summary is not None)
+
+
 def find(name: str) -> StudyKind | None:
     """The kind called ``name``, or None (e.g. a database written with a plugin not installed here)."""
     _discover()

@@ -17,9 +17,7 @@ from ..store import FINISHED, STATUSES
 Tables = list[tuple[pd.DataFrame, str]]
 
 
-def summary_kinds() -> list[str]:
-    """The kinds with a summary table (``sparsernn results --summary KIND``)."""
-    return sorted(name for name, kind in registry.kinds().items() if kind.summary is not None)
+summary_kinds = registry.summary_kinds  # the kinds with a summary table
 
 
 def summarise_studies(runs: pd.DataFrame, epochs: pd.DataFrame, kind: str, *, delta: float = 0.01,
