@@ -230,7 +230,7 @@ def test_run_overrides_and_pruning_summary(tmp_path, capfd):
     assert sorted(runs[runs["kind"] == "pruning"]["target_sparsity"]) == [0.5, 0.5, 1.0, 1.0]
     assert set(runs["study"]) == {"quick-pruning", "quick-structure", "quick-compare", "quick-prune_structure"}
     structure = runs[runs["study"] == "quick-structure"]
-    assert (runs["status"] == "done").all() and (structure["kind"] == "structure").sum() == 2 * 2 * 6
+    assert (runs["status"] == "done").all() and (structure["kind"] == "structure").sum() == 2 * 2 * 3
     capfd.readouterr()
     assert cli("results", out, "--summary", "pruning", "--markdown", tmp_path / "summary.md") == 0
     text = capfd.readouterr().out
