@@ -79,7 +79,8 @@ def test_the_summary_shows_every_family_and_the_structure_gain(study, capsys, tm
                                        "rigl", "graph:barabasi_albert", "graph:erdos_renyi",
                                        "random_mask:barabasi_albert", "random_mask:erdos_renyi"}
     wide = families[families["family"] == "wide_dense"].iloc[0]
-    assert wide["recurrent"] == 4 * (6 * 12 + 12 * 12 + 12 * 12 + 12 * 12)
+    assert wide["recurrent"] == 4 * (6 * 12 + 12 * 12 + 12 * 12 + 12 * 12) and wide["density"] == 1
+    assert families.set_index("family").loc["small_dense", "density"] == 1
     gain = tables["gain"]
     assert len(gain) == 2 and (gain["seeds"] == 1).all()
     trials = tables["trials"].set_index("family")
@@ -123,3 +124,20 @@ def test_bad_compare_sections_are_refused():
         study_from_dict({**STUDY, "compare": {"budgets": [5], "families": ["small_dense"]}})
     with pytest.raises(Exception, match="budgets must be distinct"):
         study_from_dict({**STUDY, "compare": {"budgets": [10, 10]}})
+
+
+def test_density_is_the_kept_share_of_the_networks_own_recurrent_weights():
+    rows = [("cg", {"run_id": "g", "kind": "compare", "parent": None, "seed": 0,
+                    "config": json.dumps({"budget": 30, "compare": {"family": "graph", "generator": "x"}})}),
+            ("cr", {"run_id": "r", "kind": "compare", "parent": None, "seed": 0,
+                    "config": json.dumps({"budget": 30, "compare": {"family": "random_mask", "generator": "x"}})})]
+    epochs = pd.DataFrame(_epochs("g", [0.5, 0.8]) + _epochs("r", [0.5, 0.7]))
+    artefacts = pd.DataFrame([{"run_id": run_id, "kind": "budget", "name": "counts",
+                               "data": {"recurrent": 30, "recurrent_total": total}}
+                              for run_id, total in (("g", 40), ("r", 40))])
+    tables = compare_summary(_runs(rows), epochs, artefacts)
+    assert tables["trials"].set_index("family")["density"].tolist() == [0.75, 0.75]
+    assert tables["gain"]["graph_density_seeds"].tolist() == ["0.75"]
+    # a graph that keeps every weight of its layers is its own control
+    artefacts["data"] = [{"recurrent": 30, "recurrent_total": 30}] * 2
+    assert compare_summary(_runs(rows), epochs, artefacts)["gain"]["graph_density_seeds"].tolist() == ["1"]

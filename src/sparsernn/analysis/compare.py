@@ -24,12 +24,19 @@ trial (or a trial of the study's wide dense model, family ``wide_dense``):
   hidden-to-hidden, mask entries True: :func:`sparsernn.budgets.recurrent_weights`);
   **nonzero**, **total**: all nonzero and all parameters
   (:func:`sparsernn.nn.count_parameters`), embedding and readout included.
+- **density**: ``recurrent`` divided by all the recurrent weights of the network's own
+  layers at its own widths (``recurrent_total`` of
+  :func:`sparsernn.budgets.recurrent_weights`); 1 for a dense network. A ``graph:G``
+  network of density 1 connects every unit of a layer to every unit of the next, so its
+  random-mask control has nowhere else to put its connections: the two are the same
+  network and their ``structure_gain`` is 0 by construction.
 - **peak_rss_mib**: the trial's peak resident memory above its start
   (:class:`sparsernn.memory.PeakMemory`); missing for the dense references.
 - **structure_gain** (paired, per seed): ``final_acc`` of ``graph:G`` minus that of
   ``random_mask:G`` for the same cell, budget, generator and seed -- the same layers,
   widths, initial weights and number of connections per matrix, so the difference is
-  what the graph's structure adds beyond its sparsity.
+  what the graph's structure adds beyond its sparsity. It is shown next to the graphs'
+  per-seed ``density``: a seed whose graph has density 1 compares a network with itself.
 
 Trials are grouped by **configuration** (every setting but the seed), so trials that
 differ in anything else are never pooled. Over the seeds each metric is reported as
@@ -52,7 +59,7 @@ from .settings import select_columns
 from .stats import bootstrap_ci, per_seed
 
 METRICS = ("final_acc", "final_bits", "train_epochs", "epochs_to_99", "seconds_per_epoch", "train_seconds",
-           "recurrent", "nonzero", "total", "peak_rss_mib")
+           "recurrent", "density", "nonzero", "total", "peak_rss_mib")
 _LN2 = math.log(2)
 WIDE = "wide_dense"
 
@@ -109,9 +116,10 @@ def _row(run, config: dict, family: str, mine: pd.DataFrame, parent: pd.DataFram
     before_seconds = 0.0 if parent is None else float(parent.loc[parent["epoch"] >= 1, "seconds"].sum())
     if family == WIDE:
         model = config["model"]
-        recurrent = dense_weights(run.cell, model["embedding_dim"], model["hidden_sizes"])
+        recurrent = total = dense_weights(run.cell, model["embedding_dim"], model["hidden_sizes"])
     else:
-        recurrent = counts.get(run.run_id, {}).get("recurrent", math.nan)
+        count = counts.get(run.run_id, {})
+        recurrent, total = count.get("recurrent", math.nan), count.get("recurrent_total", math.nan)
     return {
         "run_id": run.run_id, "study": run.study, "configuration": run.configuration, "cell": run.cell,
         "seed": run.seed, "family": family, "budget": config.get("budget"),
@@ -121,7 +129,7 @@ def _row(run, config: dict, family: str, mine: pd.DataFrame, parent: pd.DataFram
         "epochs_to_99": before + _first_at(mine, 0.99 * float(final["test_acc"])),
         "seconds_per_epoch": float(trained["seconds"].mean()) if len(trained) else math.nan,
         "train_seconds": before_seconds + float(trained["seconds"].sum()),
-        "recurrent": float(recurrent),
+        "recurrent": float(recurrent), "density": float(recurrent) / total if total else math.nan,
         "nonzero": float(final["nonzero_params"]), "total": float(final["total_params"]),
         "peak_rss_mib": float(memory.get(run.run_id, {}).get("peak_rss_mib", math.nan)),
     }
@@ -177,6 +185,7 @@ def structure_gain(trials: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         rows.append({"study": study, "cell": cell, "budget": budget, "generator": generator, "seeds": len(group),
                      "graph_acc_seeds": per_seed(group["final_acc_graph"].tolist()),
                      "control_acc_seeds": per_seed(group["final_acc_control"].tolist()),
+                     "graph_density_seeds": per_seed(group["density_graph"].tolist()),
                      "structure_gain": mean, "structure_gain_low": low, "structure_gain_high": high,
                      "structure_gain_seeds": per_seed(group["structure_gain"].tolist())})
     return pd.DataFrame(rows)
@@ -190,7 +199,7 @@ def _interval(row: pd.Series, column: str) -> str:
 
 
 FAMILY_COLUMNS = ["cell", "budget", "family", "seeds", "final_acc_ci", "final_acc_seeds", "epochs_to_99_seeds",
-                  "train_epochs", "seconds_per_epoch", "recurrent", "nonzero", "total", "peak_rss_mib"]
+                  "train_epochs", "seconds_per_epoch", "recurrent", "density", "nonzero", "total", "peak_rss_mib"]
 
 
 def compare_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01, columns: str | None = None,
@@ -212,6 +221,7 @@ def compare_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
             shown[column] = shown[column].round().astype("Int64")
         for column in ("seconds_per_epoch", "peak_rss_mib"):
             shown[column] = shown[column].round(1)
+        shown["density"] = shown["density"].round(3)
         parts.append((shown[select_columns(shown, default, columns)],
                       f"{study}: test accuracy per family at equal recurrent weights (budget), mean [95 % bootstrap "
                       "interval] and per seed; epochs to 99 % of the final accuracy per seed; training cost; "
@@ -222,9 +232,10 @@ def compare_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
             gain = gain.copy()
             gain["structure_gain_ci"] = [_interval(row, "structure_gain") for _, row in gain.iterrows()]
             parts.append((gain[["cell", "budget", "generator", "seeds", "graph_acc_seeds", "control_acc_seeds",
-                                "structure_gain_ci", "structure_gain_seeds"]],
+                                "structure_gain_ci", "structure_gain_seeds", "graph_density_seeds"]],
                           f"{study}: structure gain, graph minus random-mask control (same layers, widths, "
-                          "initial weights and connections per matrix), paired by seed"))
+                          "initial weights and connections per matrix), paired by seed; a graph of density 1 "
+                          "is its own control"))
     return parts
 
 
