@@ -82,14 +82,9 @@ def test_module_level_imports_have_no_cycle():
     assert _cycle(_graph()) is None
 
 
-def _analysis(module: str) -> bool:
-    return module == "sparsernn.analysis" or module.startswith("sparsernn.analysis.")
-
-
 def test_studies_import_only_downward_and_never_inside_functions():
-    """The one exception: a kind's summary and analysis hooks import their ``analysis``
-    module when called (pandas, scipy and sklearn, which a worker running trials never
-    needs); ``analysis`` imports nothing of ``studies``, so that cannot close a cycle."""
+    """A kind names its summary and analysis functions with :func:`sparsernn.registry.lazy`
+    instead of importing them; ``analysis`` imports nothing of ``studies``."""
     order = ["sparsernn.studies.config", "sparsernn.studies.trial", "sparsernn.studies.kinds",
              "sparsernn.studies.units", "sparsernn.studies.executors", "sparsernn.studies.runner"]
     rank = lambda m: next((i for i, prefix in enumerate(order) if m == prefix or m.startswith(prefix + ".")), None)
@@ -100,8 +95,6 @@ def test_studies_import_only_downward_and_never_inside_functions():
     for path in (PACKAGE / "studies").rglob("*.py"):
         module = _module(path)
         inside = _imports(path, top_level=False)
-        if module.startswith("sparsernn.studies.kinds."):
-            inside = {m for m in inside if not _analysis(m)}
         assert not inside, f"{module} imports {sorted(inside)} inside a function"
         if rank(module) is None:
             continue

@@ -107,6 +107,20 @@ PINNED = {
 }
 
 
+def test_every_kinds_analysis_hooks_name_functions_that_exist():
+    import importlib
+
+    built_in = ("pruning", "structure", "compare", "prune_structure")
+    hooks = [(name, getattr(registry.get(name), hook)) for name in built_in
+             for hook in ("summary", "markdown_summary", "analyze") if getattr(registry.get(name), hook) is not None]
+    assert {name for name, _ in hooks} == set(built_in)
+    for name, hook in hooks:
+        module, _, function = hook.target.partition(":")
+        assert module.startswith("sparsernn.analysis.") and callable(getattr(importlib.import_module(module), function))
+    with pytest.raises(ValueError, match="package.module:name"):
+        registry.lazy("no_colon")
+
+
 def test_trial_ids_of_every_kind_are_pinned(tmp_path):
     graph = tmp_path / "ring.json"
     graph.write_text('{"directed": false, "nodes": [0, 1, 2, "x"], "edges": [[0, 1], [1, 2], [2, "x"]]}')

@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["StudyKind", "default_kind", "find", "get", "kinds", "patched", "register", "unregister"]
+__all__ = ["StudyKind", "default_kind", "find", "get", "kinds", "lazy", "patched", "register", "unregister"]
 
 KINDS_PACKAGE = "sparsernn.studies.kinds"
 
@@ -37,6 +37,31 @@ def _no_inputs(trial: Any) -> tuple[str, ...]:
 
 def _no_columns(config: dict) -> dict:
     return {}
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """The function ``target`` (``"package.module:name"``), imported when first called.
+
+    A kind names its summary and analysis functions this way: they need pandas, scipy
+    and sklearn, which a worker that only runs trials never imports.
+
+    Examples
+    --------
+    >>> sqrt = lazy("math:sqrt")
+    >>> sqrt(16.0), sqrt.__name__
+    (4.0, 'sqrt')
+    """
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise ValueError(f"lazy expects 'package.module:name'; got {target!r}")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f":func:`{module}.{name}`, imported when called."
+    call.target = target
+    return call
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from ...errors import InputError
 from ...graphs import graph_to_json
 from ...memory import PeakMemory
 from ...nn import GraphRNN
-from ...registry import StudyKind, register
+from ...registry import StudyKind, lazy, register
 from ...seeding import derive_seed
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, fit, make_optimizer
 from ..config import StudyConfig, check_trials
@@ -331,21 +331,6 @@ def _columns(config: dict) -> dict:
     return {"target": None, "target_sparsity": None}
 
 
-def _summary(runs, epochs, **options):
-    """:func:`sparsernn.analysis.compare.compare_tables`."""
-    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
-    from ...analysis.compare import compare_tables
-
-    return compare_tables(runs, epochs, **options)
-
-
-def _markdown_summary(runs, epochs, **options):
-    """:func:`sparsernn.analysis.compare.compare_markdown`."""
-    from ...analysis.compare import compare_markdown
-
-    return compare_markdown(runs, epochs, **options)
-
-
 KIND = register(StudyKind(
     name=NAME, spec=CompareSpec, run=run_compare_trial, expand=expand_compare, section=CompareConfig,
     validate=_validate, describe=describe, columns=_columns,
@@ -353,5 +338,6 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "budget", "compare.family", "compare.generator", "compare.erdos_renyi_p",
            "compare.orientation", "compare.recurrence", "compare.scope", "compare.retrain_epochs",
            "compare.gradual", "compare.dynamic", "compare.tolerance"),
-    summary=_summary, markdown_summary=_markdown_summary,
+    summary=lazy("sparsernn.analysis.compare:compare_tables"),
+    markdown_summary=lazy("sparsernn.analysis.compare:compare_markdown"),
 ))

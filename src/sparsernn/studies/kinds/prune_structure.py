@@ -51,7 +51,7 @@ from ...data import num_batches
 from ...graphs import graph_properties, graph_to_json
 from ...nn import GraphRNN, GraphRNNStack, masked_weights, to_graph, weight_histograms
 from ...nn.graph_rnn import GATES
-from ...registry import StudyKind, register
+from ...registry import StudyKind, lazy, register
 from ...seeding import derive_seed
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, fit, fit_pack
 from ..config import StudyConfig, check_trials
@@ -342,21 +342,6 @@ def _columns(config: dict) -> dict:
     return {"target": config.get("target"), "target_sparsity": config.get("sparsity")}
 
 
-def _summary(runs, epochs, **options):
-    """:func:`sparsernn.analysis.prune_structure.prune_structure_tables`."""
-    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
-    from ...analysis.prune_structure import prune_structure_tables
-
-    return prune_structure_tables(runs, epochs, **options)
-
-
-def _analyze(runs, epochs, artefacts, **options):
-    """:func:`sparsernn.analysis.prune_structure.analyze_prune_structure`."""
-    from ...analysis.prune_structure import analyze_prune_structure
-
-    return analyze_prune_structure(runs, epochs, artefacts, **options)
-
-
 KIND = register(StudyKind(
     name=NAME, spec=PruneStructureSpec, run=run_prune_structure_trial, expand=expand_prune_structure,
     section=PruneStructureConfig, validate=_validate, inputs=lambda trial: (checkpoint_path(trial.parent),),
@@ -364,5 +349,6 @@ KIND = register(StudyKind(
     swept=("seed", "cell", "target", "sparsity", "graph.generator", "graph.graph_seed", "graph.source",
            "graph.name", "graph.graph", "prune_structure.target", "prune_structure.schedule",
            "prune_structure.amount", "prune_structure.gradual"),
-    summary=_summary, analyze=_analyze,
+    summary=lazy("sparsernn.analysis.prune_structure:prune_structure_tables"),
+    analyze=lazy("sparsernn.analysis.prune_structure:analyze_prune_structure"),
 ))

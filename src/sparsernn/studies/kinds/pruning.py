@@ -43,7 +43,7 @@ from ... import prune
 from ...checkpoint import Checkpoint, load_checkpoint
 from ...data import num_batches
 from ...nn import ClassifierStack, weight_histograms
-from ...registry import StudyKind, register
+from ...registry import StudyKind, lazy, register
 from ...seeding import derive_seed
 from ...tasks import model_io, task_of
 from ...train import MAX_EPOCHS, BatchCallback, EpochCallback, encode_splits, fit, fit_pack
@@ -449,26 +449,12 @@ def _columns(config: dict) -> dict:
     return {"target": config.get("target"), "target_sparsity": config.get("sparsity")}
 
 
-def _summary(runs, epochs, **options):
-    """:func:`sparsernn.analysis.pruning.summary_tables`."""
-    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
-    from ...analysis.pruning import summary_tables
-
-    return summary_tables(runs, epochs, **options)
-
-
-def _markdown_summary(runs, epochs, **options):
-    """:func:`sparsernn.analysis.pruning.markdown_tables`."""
-    from ...analysis.pruning import markdown_tables
-
-    return markdown_tables(runs, epochs, **options)
-
-
 KIND = register(StudyKind(
     name=NAME, spec=PruningSpec, run=run_pruning_trial, expand=expand_pruning, section=PruningConfig,
     validate=_validate, inputs=lambda trial: (parent_checkpoint(trial),), describe=describe, columns=_columns,
     pack_key=stack_key, run_pack=run_pruning_stack,
     swept=("seed", "cell", "target", "sparsity", "pruning.criterion", "pruning.target", "pruning.scope",
            "pruning.schedule", "pruning.amount", "pruning.threshold", "pruning.iterative", "pruning.gradual"),
-    summary=_summary, markdown_summary=_markdown_summary,
+    summary=lazy("sparsernn.analysis.pruning:summary_tables"),
+    markdown_summary=lazy("sparsernn.analysis.pruning:markdown_tables"),
 ))

@@ -36,7 +36,7 @@ from ...graphs import (
 )
 from ...ids import content_id
 from ...nn import GraphRNN, GraphRNNStack, to_graph
-from ...registry import StudyKind, register
+from ...registry import StudyKind, lazy, register
 from ...seeding import derive_seed
 from ...train import BatchCallback, EpochCallback, TrainingConfig, fit, fit_pack
 from ..config import DataConfig, StudyConfig, check_trials
@@ -409,17 +409,9 @@ def _columns(config: dict) -> dict:
     return {"target": None, "target_sparsity": None}
 
 
-def _analyze(runs, epochs, artefacts, **options):
-    """:func:`sparsernn.analysis.structure.analyze_structure`."""
-    # heavy (pandas, scipy, sklearn): imported when the tables are made, never by a worker that runs trials
-    from ...analysis.structure import analyze_structure
-
-    return analyze_structure(runs, epochs, artefacts, **options)
-
-
 KIND = register(StudyKind(
     name=NAME, spec=StructureSpec, run=run_structure_trial, expand=expand_structure, section=StructureConfig,
     check=check_structure, pack_key=pack_key, run_pack=run_structure_pack, describe=describe, columns=_columns,
     swept=("seed", "cell", "graph.generator", "graph.graph_seed", "graph.source", "graph.name", "graph.graph"),
-    resolve_paths=resolve_paths, analyze=_analyze, validate=_validate,
+    resolve_paths=resolve_paths, analyze=lazy("sparsernn.analysis.structure:analyze_structure"), validate=_validate,
 ))
