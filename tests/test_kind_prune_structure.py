@@ -20,7 +20,7 @@ from sparsernn.graphs import graph_properties
 from sparsernn.nn import GraphRNN
 from sparsernn.store import Store
 from sparsernn.studies import StudyConfig, expand, study_from_dict
-from sparsernn.studies.kinds.prune_structure import TARGETS, PruneStructureConfig, _kept_counts
+from sparsernn.studies.kinds.prune_structure import TARGETS, PruneStructureConfig, _kept_counts, stack_key
 from sparsernn.studies.kinds.structure import trial_graph
 
 STUDY = {
@@ -185,3 +185,15 @@ def test_predictability_finds_the_property_that_predicts_accuracy_after_pruning(
     assert row["significant"] >= 1 and row["r2_mean"] > 0.9
     flat = trials.assign(final_acc=0.5)  # nothing varies: nothing to predict
     assert "r2_mean" not in predictability(flat, folds=3).columns
+
+
+@pytest.mark.parametrize("batch_children, device, stacked",
+                         [("auto", None, {"gru"}), ("auto", "cpu", {"gru"}), (True, None, {"gru", "lstm"}),
+                          (False, None, set())])
+def test_children_stack_but_lstm_children_on_a_cpu_by_default(batch_children, device, stacked):
+    config = study_from_dict({**STUDY, "cells": ["lstm", "gru"],
+                              "training": {**STUDY.get("training", {}), "device": device},
+                              "prune_structure": {**STUDY["prune_structure"], "batch_children": batch_children}})
+    children = [t for t in expand(config) if t.kind == "prune_structure"]
+    one_shot = [t for t in children if t.spec.prune_structure.schedule == "one_shot"]
+    assert one_shot and {t.spec.cell for t in one_shot if stack_key(t) is not None} == stacked
