@@ -114,7 +114,7 @@ def test_every_kinds_analysis_hooks_name_functions_that_exist():
     hooks = [(name, getattr(registry.get(name), hook)) for name in built_in
              for hook in ("summary", "markdown_summary", "analyze") if getattr(registry.get(name), hook) is not None]
     assert {name for name, _ in hooks} == set(built_in)
-    for name, hook in hooks:
+    for _, hook in hooks:
         module, _, function = hook.target.partition(":")
         assert module.startswith("sparsernn.analysis.") and callable(getattr(importlib.import_module(module), function))
     with pytest.raises(ValueError, match="package.module:name"):
