@@ -38,7 +38,7 @@ import torch
 from .checks import is_int
 from .errors import InputError
 
-__all__ = ["DEVICE_NAMES", "check_device_name", "resolve_device"]
+__all__ = ["DEVICE_NAMES", "check_device_name", "on_cpu", "resolve_device"]
 
 DEVICE_NAMES = "'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU index)"
 _NAME = re.compile(r"(auto|cpu|cuda(:[0-9]+)?)")
@@ -59,6 +59,18 @@ def _gpus() -> str:
         return f"this machine has no CUDA device{build}; use 'cpu' or 'auto'"
     count = torch.cuda.device_count()
     return f"this machine has {count} CUDA device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})"
+
+
+def on_cpu(name: str | None) -> bool:
+    """Whether a model trained with the device name ``name`` computes on the CPU: None
+    (models are built there and stay), ``"cpu"``, or ``"auto"`` where torch has no CUDA.
+
+    Examples
+    --------
+    >>> on_cpu(None), on_cpu("cpu"), on_cpu("cuda")
+    (True, True, False)
+    """
+    return name in (None, "cpu") or (name == "auto" and not torch.cuda.is_available())
 
 
 def resolve_device(name: str | None, *, worker: int = 0) -> torch.device | None:
@@ -86,7 +98,7 @@ def resolve_device(name: str | None, *, worker: int = 0) -> torch.device | None:
         raise InputError(f"The 'worker' parameter of resolve_device must be an int >= 0; got {worker!r}.")
     if name is None:
         return None
-    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+    if on_cpu(name):
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise InputError(f"device {name!r} was asked for, but {_gpus()}.")

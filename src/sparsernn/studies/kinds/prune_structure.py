@@ -43,13 +43,13 @@ from pathlib import Path
 from typing import Literal
 
 import networkx as nx
-import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ... import prune
 from ...budgets import TOLERANCE, dense_weights, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
+from ...devices import on_cpu
 from ...graphs import graph_properties, graph_to_json
 from ...nn import GraphRNN, GraphRNNStack, masked_weights, to_graph, weight_histograms
 from ...nn.graph_rnn import GATES
@@ -153,8 +153,7 @@ def _batched(batch_children: bool | str, cell: str, device: str | None) -> bool:
     such kernel and gain from the stack (JapaneseVowels: 29 s alone, 13 s in a stack)."""
     if batch_children != "auto":
         return bool(batch_children)
-    on_cpu = device in (None, "cpu") or (device == "auto" and not torch.cuda.is_available())
-    return not (cell == "lstm" and on_cpu)
+    return not (cell == "lstm" and on_cpu(device))
 
 
 def expand_prune_structure(config: StudyConfig) -> list[Trial]:
