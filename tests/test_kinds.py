@@ -1,6 +1,7 @@
 """Study kinds: trial ids stay those of stored databases, and a kind defined here (in one
 place) runs end to end through the command line with the inline and the local executor."""
 
+import importlib
 import json
 import shutil
 import sqlite3
@@ -108,8 +109,6 @@ PINNED = {
 
 
 def test_every_kinds_analysis_hooks_name_functions_that_exist():
-    import importlib
-
     built_in = ("pruning", "structure", "compare", "prune_structure")
     hooks = [(name, getattr(registry.get(name), hook)) for name in built_in
              for hook in ("summary", "markdown_summary", "analyze") if getattr(registry.get(name), hook) is not None]

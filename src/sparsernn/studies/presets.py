@@ -33,10 +33,10 @@ LM_EPOCHS, LM_RETRAIN_EPOCHS = 20, 3
 
 PRESETS: dict[str, dict | list[dict]] = {
     # About two minutes on a 2-core CPU, report included. Every study reads the thesis's
-    # kind of Reber data (56 % of the invalid strings are spelled with foreign letters,
-    # which even a small network learns to spot in a few epochs), small: first the four cells trained
-    # dense, then each pruned one-shot to 50 % and 90 % (input and recurrent weights,
-    # global ranking) and retrained for one epoch; then 3 Barabasi-Albert and 3
+    # kind of Reber data, small (56 % of the invalid strings are spelled with foreign
+    # letters, which even a small network learns to spot in a few epochs): first the four
+    # cells trained dense, then each pruned one-shot to 50 % and 90 % (input and recurrent
+    # weights, global ranking) and retrained for one epoch; then 3 Barabasi-Albert and 3
     # Watts-Strogatz graphs of 10-20 vertices as GraphRNNs of each cell (one pack per
     # generator and cell); then every family of a budget-matched comparison at 500 and
     # 1,200 recurrent weights (LSTM), and two GraphRNNs per generator pruned edge by edge.
