@@ -97,7 +97,7 @@ def measure(n: int, cell: str, n_batches: int, repetitions: int, seed: int) -> d
     variants = {"separate": Separate([copy.deepcopy(c) for c in children], config),
                 "stack": Stacked([copy.deepcopy(c) for c in children], config)}
     own = torch.stack([c(batches[0].inputs, batches[0].lengths) for c in children], dim=1)  # as they train
-    diff = float((own - variants["stack"].stack(batches[0].inputs, batches[0].lengths)).abs().max())
+    diff = float((own - variants["stack"].stack(batches[0].inputs, batches[0].lengths)).abs().max().detach())
     names = list(variants)
     for name in names:  # warm-up
         for batch in batches[:2]:

@@ -6,6 +6,7 @@ from sparsernn.checkpoint import load_checkpoint
 from sparsernn.errors import InputError
 from sparsernn.store import Store
 from sparsernn.studies import StudyConfig, expand, run_study, study_from_dict
+from sparsernn.studies.kinds.pruning import stack_key
 
 TINY = dict(data={"num_strings": 240}, model={"embedding_dim": 4, "hidden_sizes": [6, 6]}, training={"epochs": 1})
 
@@ -27,6 +28,16 @@ def test_expansion_puts_bases_first_and_links_children():
     assert {t.parent for t in children} == {b.id for b in bases}
     assert all(t.config["target"] == t.config["pruning"]["target"] for t in children)
     assert len({t.id for t in trials}) == len(trials)
+
+
+@pytest.mark.parametrize("batch_children, device, stacked",
+                         [("auto", None, {"gru"}), ("auto", "cpu", {"gru"}), (True, None, {"gru", "lstm"}),
+                          (False, None, set())])
+def test_children_stack_but_lstm_children_on_a_cpu_by_default(batch_children, device, stacked):
+    config = StudyConfig(name="p", kind="pruning", seeds=[0], cells=["lstm", "gru"], **{
+        **TINY, "training": {**TINY["training"], "device": device}}, pruning={"batch_children": batch_children})
+    children = [t for t in expand(config) if t.kind == "pruning"]
+    assert len(children) == 20 and {t.spec.cell for t in children if stack_key(t) is not None} == stacked
 
 
 @pytest.mark.parametrize(

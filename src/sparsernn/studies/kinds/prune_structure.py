@@ -49,7 +49,6 @@ from ... import prune
 from ...budgets import TOLERANCE, dense_weights, graph_connections, recurrent_weights
 from ...checkpoint import load_checkpoint
 from ...data import num_batches
-from ...devices import on_cpu
 from ...graphs import graph_properties, graph_to_json
 from ...nn import GraphRNN, GraphRNNStack, masked_weights, to_graph, weight_histograms
 from ...nn.graph_rnn import GATES
@@ -61,7 +60,7 @@ from ..trial import SpecModel, Trial, TrialResult, checkpoint_path, prepare_data
 from .compare import NAME as COMPARE
 from .compare import CompareSpec, FamilyRule
 from .dense import expand_dense
-from .pruning import GradualConfig
+from .pruning import GradualConfig, retrain_stacked
 from .structure import StructureConfig, StructureSpec, graph_count, structure_trials, trial_graph
 from .structure import describe as graph_label
 
@@ -143,19 +142,6 @@ def _points(section: PruneStructureConfig) -> list[StructurePruningPoint]:
             for target in section.targets for schedule in section.schedules for level in section.sparsities]
 
 
-def _batched(batch_children: bool | str, cell: str, device: str | None) -> bool:
-    """Whether the children of a GraphRNN of ``cell`` trained on ``device`` retrain as
-    stacks: ``batch_children``, where ``"auto"`` stacks all but LSTM children on a CPU.
-    There one LSTM GraphRNN runs each layer in oneDNN's fused kernel, faster than a stack
-    computes its recurrence step by step (recorded Reber run, 10 retraining epochs: 26 s
-    for a gradual child, which always retrains alone, still over packed sequences then,
-    against 34 s for a one-shot child's share of a stack of 3); GRU and RNN cells have no
-    such kernel and gain from the stack (JapaneseVowels: 29 s alone, 13 s in a stack)."""
-    if batch_children != "auto":
-        return bool(batch_children)
-    return not (cell == "lstm" and on_cpu(device))
-
-
 def expand_prune_structure(config: StudyConfig) -> list[Trial]:
     """The GraphRNNs (structure trials), the wide dense models (when a target has
     comparators), then per GraphRNN its pruning trials and their dense comparators."""
@@ -172,7 +158,8 @@ def expand_prune_structure(config: StudyConfig) -> list[Trial]:
             spec = PruneStructureSpec(**dict(parent.spec), target=point.target, sparsity=point.amount,
                                       prune_structure=point)
             children.append(Trial(study=config.name, kind=NAME, parent=parent.id, spec=spec,
-                                  batched=_batched(section.batch_children, parent.spec.cell, config.training.device)))
+                                  batched=retrain_stacked(section.batch_children, parent.spec.cell,
+                                                          config.training.device)))
             if point.schedule == "one_shot" and kept.get((point.target, point.amount), wide_count + 1) <= wide_count:
                 comparator = _comparator(config, section, parent.spec, kept[point.target, point.amount],
                                          base_of[parent.spec.cell, parent.seed])
