@@ -1,7 +1,9 @@
 """Pruning metrics on hand-made trials, checked against hand computation."""
 
+import importlib.util
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -137,3 +139,27 @@ def test_bits_are_the_test_loss_over_ln2_and_language_model_studies_get_their_ta
     assert [title.split(",")[0] for _, title in tables][2:] == ["bits per character right after pruning",
                                                                 "bits per character after retraining"]
     assert tables[2][0]["0.5"].tolist() == [per_seed([3.0 / math.log(2)])]
+
+
+def test_the_thesis_results_go_through_the_same_definitions(tmp_path):
+    """experiments/thesis_pruning_tables.py reads the thesis's per-epoch CSV (base epochs,
+    then per target and level: epoch 0 right after pruning, then retraining) into runs
+    and epochs; hand-computed: at 50 % `both` was safe (0.995 >= 1 - 0.01) and recovered
+    at epoch 1, at 100 % neither, and `hh` at 100 % recovered at epoch 2 only."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / "thesis_pruning_tables.py"
+    spec = importlib.util.spec_from_file_location("thesis_pruning_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = ["mode,prune,epoch,train_loss,train_acc,test_loss,test_acc,time", "gru,0,1,1,0.9,0.3,0.9,1",
+            "gru,0,2,1,1,0.1,1.0,1"]
+    for mode, level, accs in [("gru_prune", 50, [0.995, 1.0]), ("gru_prune", 100, [0.5, 0.5]),
+                              ("gru_prune_h2h", 100, [0.57, 0.98, 1.0])]:
+        rows += [f"{mode},{level},{e},1,1,0.1,{a},1" for e, a in enumerate(accs)]
+    (tmp_path / "gru.csv").write_text("\n".join(rows) + "\n")
+    runs, epochs = module.thesis_results(tmp_path, "gru")
+    tables = pruning_summary(runs, epochs)
+    got = tables["configurations"].set_index(["target", "level"])
+    assert got.loc[("both", 0.5), "safe"] == "1/1" and got.loc[("both", 0.5), "recovery_epochs"] == 1
+    assert got.loc[("both", 1.0), "recovered"] == "0/1" and got.loc[("hh", 1.0), "recovery_epochs"] == 2
+    maxima = tables["max_sparsity"].set_index("target")
+    assert maxima.loc["both", "max_safe_sparsity_seeds"] == "0.5" and maxima.loc["hh", "max_feasible_sparsity_seeds"] == "1"
