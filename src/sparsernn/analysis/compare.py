@@ -241,20 +241,23 @@ def compare_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
 
 def accuracy_by_budget(families: pd.DataFrame, column: str = "final_acc") -> pd.DataFrame:
     """``families`` (:func:`compare_summary`) as one row per (study, cell, family) and one
-    column per budget, each cell ``mean [low, high]`` of ``column`` over the seeds: accuracy
-    against recurrent weights, per family.
+    column per budget, each cell ``mean [low, high]`` of ``column`` over the seeds, followed
+    by the per-seed values in parentheses where ``families`` has them (``{column}_seeds``):
+    accuracy against recurrent weights, per family.
 
     Examples
     --------
     >>> families = pd.DataFrame({"study": ["s"] * 3, "cell": ["gru"] * 3,
     ...                          "family": ["graph:x", "graph:x", "wide_dense"], "budget": [100, 300, None],
-    ...                          "final_acc": [0.6, 0.8, 0.9],
+    ...                          "final_acc": [0.6, 0.8, 0.9], "final_acc_seeds": ["0.5 0.7", "0.7 0.9", "0.9"],
     ...                          "final_acc_low": [0.5, 0.7, 0.9], "final_acc_high": [0.7, 0.9, 0.9]})
     >>> accuracy_by_budget(families).values.tolist()
-    [['s', 'gru', 'graph:x', '0.6 [0.5, 0.7]', '0.8 [0.7, 0.9]']]
+    [['s', 'gru', 'graph:x', '0.6 [0.5, 0.7] (0.5 0.7)', '0.8 [0.7, 0.9] (0.7 0.9)']]
     """
     sized = families[families["budget"].notna()].copy()
-    sized["shown"] = [_interval(row, column) for _, row in sized.iterrows()]
+    seeds = f"{column}_seeds"
+    sized["shown"] = [_interval(row, column) + (f" ({row[seeds]})" if seeds in row else "")
+                      for _, row in sized.iterrows()]
     table = sized.pivot_table(index=["study", "cell", "family"], columns="budget", values="shown", aggfunc="first")
     table.columns = [f"{int(budget):,}" for budget in table.columns]
     return table.reset_index().rename_axis(columns=None)
@@ -263,9 +266,10 @@ def accuracy_by_budget(families: pd.DataFrame, column: str = "final_acc") -> pd.
 def compare_markdown(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01,
                      artefacts: pd.DataFrame | None = None) -> list[tuple[pd.DataFrame, str]]:
     """The Markdown file's extra table: test accuracy per family (rows) against the budget in
-    recurrent weights (columns), mean [95 % bootstrap interval] over the seeds."""
+    recurrent weights (columns), mean [95 % bootstrap interval] over the seeds and the
+    per-seed values."""
     families = compare_summary(runs, epochs, artefacts)["families"]
     if families.empty:
         return []
     return [(accuracy_by_budget(families), "test accuracy by budget (columns: recurrent weights kept), mean [95 % "
-                                           "bootstrap interval] over seeds")]
+                                           "bootstrap interval] over seeds (per seed)")]
