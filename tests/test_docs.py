@@ -5,22 +5,30 @@ from pathlib import Path
 
 import pytest
 
-from sparsernn.analysis import pruning, structure
+from sparsernn.analysis import compare, prune_structure, pruning, structure
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def definitions(text: str) -> dict[str, str]:
-    """``- **name**: definition`` items (continuation lines joined), with RST ``code`` as Markdown."""
-    text = text.replace("``", "`")
+    """``- **name**: definition`` items (continuation lines joined), with RST ``code`` and
+    cross-references (``:func:`~x.y` ``) as Markdown code."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"``\1``", text).replace("``", "`")
     items = re.findall(r"^- \*\*(\w+)\*\*(?: of a seed)?: (.*?)(?=^- \*\*|^\s*$|\Z)", text, re.M | re.S)
     return {name: " ".join(body.split()) for name, body in items}
 
 
-@pytest.mark.parametrize("doc, module", [("pruning.md", pruning), ("structure.md", structure)])
-def test_docs_quote_the_docstring_definitions(doc, module):
+@pytest.mark.parametrize("doc, section, module", [("pruning.md", None, pruning), ("structure.md", None, structure),
+                                                  ("compare.md", "## RQ3", compare),
+                                                  ("compare.md", "## RQ5", prune_structure)])
+def test_docs_quote_the_docstring_definitions(doc, section, module):
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    if section:  # from the section's heading to the next one of its level
+        text = text[text.index(section):]
+        end = text.find("\n## ", 1)
+        text = text if end < 0 else text[:end]
     code = definitions(module.__doc__)
-    written = definitions((DOCS / doc).read_text(encoding="utf-8"))
+    written = definitions(text)
     assert code, "the module defines its metrics in its docstring"
     for name, definition in code.items():
         assert written.get(name) == definition, name
