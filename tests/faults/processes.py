@@ -16,6 +16,7 @@ data: {num_strings: 400}
 model: {embedding_dim: 4, hidden_sizes: [8]}
 training: {epochs: 12}
 """
+LONG_STUDY = STUDY.replace("epochs: 12", "epochs: 150")  # a GRU trial: about 6 CPU seconds
 
 
 def children(pid: int) -> set[int]:
@@ -61,9 +62,20 @@ def gone(pids: set[int], seconds: float = 30) -> bool:
     return not alive(pids)
 
 
-def start_driver(tmp_path: Path, study: str, *args: str) -> tuple[subprocess.Popen, set[int]]:
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) the process ``pid`` has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_driver(tmp_path: Path, study: str, *args: str, busy: float = 0.0) -> tuple[subprocess.Popen, set[int]]:
     """Start ``sparsernn run`` of the YAML ``study`` with two local workers into
-    ``tmp_path/out``; return the driver once both workers are running, and the workers."""
+    ``tmp_path/out``; return the driver once both workers are running, and the workers.
+    With ``busy``, wait until each worker has used that many CPU seconds: past importing
+    torch (about 1.5 s), so into its first trial however loaded the machine is."""
     (tmp_path / "study.yaml").write_text(study)
     driver = subprocess.Popen(
         [sys.executable, "-m", "sparsernn.cli", "run", str(tmp_path / "study.yaml"), "--workers", "2",
@@ -73,8 +85,10 @@ def start_driver(tmp_path: Path, study: str, *args: str) -> tuple[subprocess.Pop
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         workers = workers_of(driver.pid)
-        if len(workers) == 2:
-            time.sleep(3)  # both have a trial
+        if len(workers) == 2 and not busy:
+            time.sleep(3)  # both have a trial, on a machine that is not loaded
+            return driver, workers
+        if len(workers) == 2 and all(cpu_seconds(w) >= busy for w in workers):
             return driver, workers
         time.sleep(0.5)
     driver.kill()

@@ -6,7 +6,7 @@ import signal
 import sys
 
 import pytest
-from processes import STUDY, start_driver
+from processes import LONG_STUDY, start_driver
 
 from sparsernn.store import Store
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("
 @pytest.mark.fault("a local worker killed mid-trial (SIGKILL)",
                    outcome="its trial runs again in a fresh worker; every trial done", exit=0, section="Processes")
 def test_a_killed_worker_costs_only_a_rerun_of_its_trial(tmp_path):
-    driver, workers = start_driver(tmp_path, STUDY)
+    driver, workers = start_driver(tmp_path, LONG_STUDY, busy=3.0)
     os.kill(min(workers), signal.SIGKILL)
     out, err = driver.communicate(timeout=600)
     assert driver.returncode == 0, err
@@ -30,7 +30,7 @@ def test_a_killed_worker_costs_only_a_rerun_of_its_trial(tmp_path):
                    outcome="only its trial fails ('worker lost'); the others are done; a rerun finishes it",
                    exit=3, section="Processes")
 def test_without_retries_a_killed_worker_fails_only_its_trial(tmp_path):
-    driver, workers = start_driver(tmp_path, STUDY, "--retries", "0")
+    driver, workers = start_driver(tmp_path, LONG_STUDY, "--retries", "0", busy=3.0)
     os.kill(min(workers), signal.SIGKILL)
     out, err = driver.communicate(timeout=600)
     assert driver.returncode == 3, err
