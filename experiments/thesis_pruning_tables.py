@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from sparsernn.analysis.pruning import pruning_summary
+from sparsernn.errors import InputError
 from sparsernn.store import Store
 
 TARGETS = {"_prune": "both", "_prune_i2h": "ih", "_prune_h2h": "hh"}
@@ -111,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     frames = [thesis_results(args.thesis_results, cell) for cell in cells]
     thesis = pruning_summary(pd.concat([f[0] for f in frames]), pd.concat([f[1] for f in frames]), delta=args.delta)
-    with Store(args.run, create=False) as store:
-        runs, epochs = store.runs(), store.epochs()
+    try:
+        with Store(args.run, create=False) as store:
+            runs, epochs = store.runs(), store.epochs()
+    except InputError as error:
+        print(f"thesis_pruning_tables: {error}", file=sys.stderr)
+        return 2
     run = pruning_summary(runs[runs["cell"].isin(cells)], epochs, delta=args.delta)
     text = "\n\n".join(f"### {title}; delta={args.delta:g}\n\n{_markdown(table)}"
                        for title, table in side_by_side(thesis, run)) + "\n"
