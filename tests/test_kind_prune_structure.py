@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sparsernn import prune
-from sparsernn.analysis.prune_structure import predictability
+from sparsernn.analysis.prune_structure import predictability, prune_structure_trials
 from sparsernn.budgets import recurrent_weights
 from sparsernn.checkpoint import load_checkpoint
 from sparsernn.cli import main
@@ -126,6 +126,24 @@ def test_the_dense_comparator_keeps_as_many_recurrent_weights_as_the_pruned_grap
     assert budgets == sorted(max(k, 1) for k in kept.values())
     for run in comparators.itertuples():
         assert _artefact(artefacts, run.run_id, "budget")["recurrent"] == json.loads(run.config)["budget"]
+
+
+def test_each_pruned_graph_rnn_is_paired_with_its_parent_and_its_dense_comparator(study):
+    _, runs, epochs, artefacts = study
+    trials = prune_structure_trials(runs, epochs, artefacts).set_index("run_id")
+    last = epochs.sort_values("epoch").groupby("run_id")["test_acc"].last()
+    compare = {json.loads(r.config)["budget"]: last[r.run_id] for r in runs[runs["kind"] == "compare"].itertuples()}
+    for run in runs[runs["kind"] == "prune_structure"].itertuples():
+        trial, point = trials.loc[run.run_id], json.loads(run.config)["prune_structure"]
+        assert trial["final_acc"] == last[run.run_id] and trial["base_acc"] == last[run.parent]
+        assert trial["gain"] == pytest.approx(last[run.run_id] - last[run.parent])
+        if point["target"] != "both":  # no comparators (dense_targets: [both])
+            assert np.isnan(trial["dense_acc"]) and np.isnan(trial["dense_gap"])
+            continue
+        sibling = trials[(trials["parent"] == run.parent) & (trials["target"] == "both")
+                         & (trials["schedule"] == "one_shot") & (trials["level"] == point["amount"])]
+        assert trial["dense_acc"] == compare[max(int(sibling["recurrent"].iloc[0]), 1)]
+        assert trial["dense_gap"] == pytest.approx(last[run.run_id] - trial["dense_acc"])
 
 
 @pytest.mark.slow

@@ -15,8 +15,16 @@ Besides those:
   pruned GraphRNN keeps (:func:`sparsernn.budgets.recurrent_weights`).
 - **dense_acc**: the final test accuracy of the study's dense model pruned one-shot to
   the same number of recurrent weights and retrained as long (a compare trial of family
-  ``pruned_one_shot`` with that budget, same cell and seed); missing for targets
-  without comparators.
+  ``pruned_one_shot`` with that budget, same cell and seed); a gradually pruned GraphRNN
+  takes the one of its one-shot sibling (same parent, target and level), whose count
+  differs from its own by at most a few connections' gates. Kept only for the rows
+  (cell, generator, target, schedule, level) where every trial has one, so that a
+  count matched by coincidence (a child of a target without comparators) is not shown.
+- **gain**: ``final_acc - base_acc`` of one pruned GraphRNN, paired with its own
+  unpruned parent (negative: pruning cost accuracy).
+- **dense_gap**: ``final_acc - dense_acc`` of one pruned GraphRNN, paired with the dense
+  network of the same cell and seed pruned to its count (positive: the pruned GraphRNN
+  is the more accurate).
 - **property_rho** (per cell, target, schedule and level): Spearman's rank correlation,
   over the pruned GraphRNNs, between a graph property of the graph *before* pruning and
   ``final_acc``; shown for the property with the largest ``|rho|``, with its
@@ -42,7 +50,7 @@ from ..graphs import PROPERTIES
 from .compare import compare_trials
 from .pruning import pruning_trials
 from .settings import select_columns
-from .stats import bootstrap_ci, wilson_interval
+from .stats import bootstrap_ci, per_seed, wilson_interval
 from .structure import cross_validated_r2, property_correlations
 
 KEYS = ["study", "cell", "generator", "target", "schedule", "level"]
@@ -57,7 +65,8 @@ def prune_structure_trials(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: 
                            *, delta: float = 0.01) -> pd.DataFrame:
     """One row per finished pruned GraphRNN: the pruning metrics
     (:func:`~sparsernn.analysis.pruning.pruning_trials`) with ``generator, graph_seed,
-    recurrent, dense_acc`` and the parent's graph properties (``pre_<property>``)."""
+    parent, recurrent, dense_acc, gain, dense_gap`` and the parent's graph properties
+    (``pre_<property>``)."""
     children = runs[runs["run_id"].isin(_children(runs))]
     trials = pruning_trials(pd.concat([children, runs[runs["run_id"].isin(children["parent"])]]), epochs,
                             delta=delta)
@@ -76,7 +85,16 @@ def prune_structure_trials(runs: pd.DataFrame, epochs: pd.DataFrame, artefacts: 
     dense = compare_trials(runs, epochs, artefacts)
     dense = dense[dense["family"] == "pruned_one_shot"] if not dense.empty else dense
     lookup = {(d.study, d.cell, d.seed, d.budget): d.final_acc for d in dense.itertuples()}
-    trials["dense_acc"] = [lookup.get((t.study, t.cell, t.seed, t.recurrent), math.nan) for t in trials.itertuples()]
+    trials["parent"] = trials["run_id"].map(parent)
+    one_shot = trials[trials["schedule"] == "one_shot"]
+    sibling = dict(zip(zip(one_shot["parent"], one_shot["target"], one_shot["level"]), one_shot["recurrent"]))
+    count = [sibling.get((t.parent, t.target, t.level), t.recurrent) for t in trials.itertuples()]
+    trials["dense_acc"] = [lookup.get((t.study, t.cell, t.seed, max(c, 1)), math.nan)  # a dense network keeps one
+                           for t, c in zip(trials.itertuples(), count)]
+    complete = trials.groupby(KEYS, dropna=False)["dense_acc"].transform(lambda v: v.notna().all())
+    trials["dense_acc"] = trials["dense_acc"].where(complete.astype(bool))
+    trials["gain"] = trials["final_acc"] - trials["base_acc"]
+    trials["dense_gap"] = trials["final_acc"] - trials["dense_acc"]
     return trials
 
 
@@ -113,8 +131,9 @@ def prune_structure_summary(trials: pd.DataFrame, *, seed: int = 0) -> dict[str,
         k, n = int(group["recovered"].sum()), len(group)
         low, high = wilson_interval(k, n)
         row = dict(zip(KEYS, key), trials=n, graphs=group[["generator", "graph_seed"]].drop_duplicates().shape[0])
-        for column in ("base_acc", "pruned_acc", "final_acc", "dense_acc"):
+        for column in ("base_acc", "pruned_acc", "final_acc", "dense_acc", "gain", "dense_gap"):
             row[column] = _shown(_mean(group[column].dropna(), seed))
+        row["gain_seeds"] = per_seed(group.groupby("seed", sort=True)["gain"].mean().tolist())
         row.update(recovered=f"{k}/{n}", recovered_low=low, recovered_high=high,
                    recurrent=float(group["recurrent"].mean()))
         levels.append(row)
@@ -143,7 +162,7 @@ def _top_property(key: dict, group: pd.DataFrame) -> dict | None:
 
 
 LEVEL_COLUMNS = ["cell", "generator", "target", "schedule", "level", "trials", "graphs", "base_acc", "pruned_acc",
-                 "final_acc", "recovered", "dense_acc", "recurrent"]
+                 "final_acc", "recovered", "dense_acc", "gain", "gain_seeds", "dense_gap", "recurrent"]
 
 
 def prune_structure_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01,
@@ -164,7 +183,9 @@ def prune_structure_tables(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: f
         parts.append((levels[select_columns(levels, LEVEL_COLUMNS, columns)],
                       f"{study}: pruned GraphRNNs, mean [95 % bootstrap interval] over graphs and seeds: the "
                       f"unpruned GraphRNN (base_acc), right after pruning, after retraining, and the dense network "
-                      f"pruned to the same recurrent weights (dense_acc); recovered within delta={delta}"))
+                      f"pruned to the same recurrent weights (dense_acc); gain = final_acc - base_acc and "
+                      f"dense_gap = final_acc - dense_acc paired per trial (gain_seeds: the mean gain per seed); "
+                      f"recovered within delta={delta}"))
         feasible = tables["feasible"][tables["feasible"]["study"] == study].drop(columns="study")
         parts.append((feasible, f"{study}: maximum feasible sparsity per GraphRNN and seed (median, min, max)"))
         props = tables["properties"]
