@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sparsernn.analysis.markdown import markdown_table
 from sparsernn.analysis.pruning import pruning_summary
 from sparsernn.errors import InputError
 from sparsernn.store import Store
@@ -62,13 +63,6 @@ def thesis_results(path: Path, cell: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         epochs.append({"run_id": run_id, "phase": phase, "epoch": epoch, "test_acc": float(row["test_acc"]),
                        "test_loss": float(row["test_loss"])})
     return pd.DataFrame(runs), pd.DataFrame(epochs)
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row) + " |"
-              for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def side_by_side(thesis: dict[str, pd.DataFrame], run: dict[str, pd.DataFrame]) -> list[tuple[str, pd.DataFrame]]:
@@ -119,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"thesis_pruning_tables: {error}", file=sys.stderr)
         return 2
     run = pruning_summary(runs[runs["cell"].isin(cells)], epochs, delta=args.delta)
-    text = "\n\n".join(f"### {title}; delta={args.delta:g}\n\n{_markdown(table)}"
-                       for title, table in side_by_side(thesis, run)) + "\n"
+    text = "\n".join(markdown_table(table, f"{title}; delta={args.delta:g}")
+                     for title, table in side_by_side(thesis, run))
     if args.markdown:
         args.markdown.write_text(text)
     else:

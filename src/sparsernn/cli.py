@@ -365,15 +365,6 @@ def run(ctx, config, preset_name, seeds, overrides, executor, workers, address, 
          address=address, retries=retries)
 
 
-def _cell(value) -> str:
-    """A table cell: NaN as "-", a whole number without exponent (10000, not 1e+04), else 4 digits."""
-    if isinstance(value, float):
-        if value != value:
-            return "-"
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    return str(value)
-
-
 HEADERS = {"configuration": "config"}  # shorter headers for the terminal; Markdown and CSV keep the names
 
 
@@ -385,8 +376,10 @@ def _print_frame(df, title: str) -> None:
     """A table that folds long cells instead of cutting them, so it stays readable (and
     its headers distinct) in an 80-column terminal; ``*_seeds`` columns (per-seed values)
     are headed by their metric's name."""
+    from .analysis.markdown import cell_text
+
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
-    cells = [[_cell(v) for v in df[column]] for column in df.columns]
+    cells = [[cell_text(v) for v in df[column]] for column in df.columns]
     for column, values in zip(df.columns, cells):
         numeric = df[column].dtype.kind in "fi"
         widest = max([len(_header(column)), *map(len, values)])
@@ -395,13 +388,6 @@ def _print_frame(df, title: str) -> None:
     for row in zip(*cells):
         table.add_row(*row)
     console.print(table)
-
-
-def _markdown(df, title: str) -> str:
-    lines = [f"### {title}", "", "| " + " | ".join(map(str, df.columns)) + " |",
-             "|" + "|".join("---:" if df[c].dtype.kind in "fi" else "---" for c in df.columns) + "|"]
-    lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def _reader(directory: str) -> Store:
@@ -465,6 +451,7 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
     trials with different settings are never pooled as seeds.
     """
     from .analysis import select_columns, summarise_studies, trials_table
+    from .analysis.markdown import markdown_table
     from .analysis.tensorboard import write_tensorboard
 
     if parquet_path:
@@ -496,13 +483,13 @@ def results(directory, study, csv_path, parquet_path, summary, delta, columns, m
         for df, title in parts:
             _print_frame(df, title)
         if markdown:
-            _write(markdown, "\n".join(_markdown(df, title) for df, title in parts + extras))
+            _write(markdown, "\n".join(markdown_table(df, title) for df, title in parts + extras))
         return
     table = trials_table(runs, epochs)
     shown = table[select_columns(table, RUN_COLUMNS, columns)]
     _print_frame(shown, f"trials in {directory}")
     if markdown:
-        _write(markdown, _markdown(shown, f"trials in {directory}"))
+        _write(markdown, markdown_table(shown, f"trials in {directory}"))
 
 
 @cli.command()
@@ -521,6 +508,7 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
     """Test accuracy per generator, correlations of graph properties with it, and
     cross-validated regressions, per study and cell."""
     from .analysis import analyze_studies
+    from .analysis.markdown import markdown_table
 
     _check_export(markdown)
     with _reader(directory) as store:
@@ -536,7 +524,7 @@ def analyze(directory, folds, repeats, seed, csv_dir, markdown, per_generator, b
             df.to_csv(Path(csv_dir) / f"{name}.csv", index=False)
         console.print(f"wrote {len(outputs)} tables to {csv_dir}")
     if markdown:
-        _write(markdown, "\n".join(_markdown(df, title) for df, title in parts))
+        _write(markdown, "\n".join(markdown_table(df, title) for df, title in parts))
 
 
 @cli.command("report")
