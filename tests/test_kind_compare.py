@@ -24,13 +24,30 @@ STUDY = {
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
+def study_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     config = out / "cmp.yaml"
     config.write_text(json.dumps(STUDY))
     assert main(["run", str(config), "--out", str(out / "out"), "--workers", "1"]) == 0
-    with Store(out / "out", create=False) as store:
+    return out / "out"
+
+
+@pytest.fixture(scope="module")
+def study(study_dir):
+    with Store(study_dir, create=False) as store:
         return store.runs(), store.epochs(), store.artefacts()
+
+
+@pytest.mark.slow  # runs a small study (module fixture)
+def test_the_report_plots_every_family_against_its_recurrent_weights(study_dir, study):
+    runs, _, _ = study
+    assert main(["report", str(study_dir)]) == 0
+    figure = (study_dir / "figures" / "families_accuracy.svg").read_text()
+    rules = [json.loads(r.config)["compare"] for r in runs[runs["kind"] == "compare"].itertuples()]
+    labels = {r["family"] + (f":{r['generator']}" if r["family"] in ("graph", "random_mask") else "") for r in rules}
+    assert labels and all(f">{label}<" in figure for label in labels)  # one legend entry per family
+    assert all(f">{cell}<" in figure for cell in STUDY["cells"])  # one panel per cell
+    assert 'id="fig-families_accuracy"' in (study_dir / "report.html").read_text()
 
 
 def test_expand_gives_the_wide_bases_then_every_family_and_generator():

@@ -128,6 +128,7 @@ def test_the_dense_comparator_keeps_as_many_recurrent_weights_as_the_pruned_grap
         assert _artefact(artefacts, run.run_id, "budget")["recurrent"] == json.loads(run.config)["budget"]
 
 
+@pytest.mark.slow  # runs a small study (module fixture)
 def test_each_pruned_graph_rnn_is_paired_with_its_parent_and_its_dense_comparator(study):
     _, runs, epochs, artefacts = study
     trials = prune_structure_trials(runs, epochs, artefacts).set_index("run_id")
@@ -144,6 +145,20 @@ def test_each_pruned_graph_rnn_is_paired_with_its_parent_and_its_dense_comparato
                          & (trials["schedule"] == "one_shot") & (trials["level"] == point["amount"])]
         assert trial["dense_acc"] == compare[max(int(sibling["recurrent"].iloc[0]), 1)]
         assert trial["dense_gap"] == pytest.approx(last[run.run_id] - trial["dense_acc"])
+
+
+@pytest.mark.slow  # runs a small study (module fixture)
+def test_the_report_plots_each_cell_and_generator_with_a_curve_per_target_and_schedule(study):
+    out, *_ = study
+    assert main(["report", str(out / "out")]) == 0
+    figure = (out / "out" / "figures" / "pruned_graphs_accuracy.svg").read_text()
+    section = STUDY["prune_structure"]
+    assert ">gru, watts_strogatz<" in figure  # a panel per cell and generator
+    for target in section["targets"]:
+        for schedule in section["schedules"]:
+            assert f">{target}, {schedule}<" in figure
+    assert ">dense network pruned to the same count<" in figure
+    assert 'id="fig-pruned_graphs_accuracy"' in (out / "out" / "report.html").read_text()
 
 
 @pytest.mark.slow

@@ -111,25 +111,28 @@ def pruned_graph_points(data: StudyData) -> pd.DataFrame:
 
 
 def _pruned_graphs_drawing(points: pd.DataFrame):
-    panels = [(key, rows) for key, rows in points.groupby(["study", "cell"], sort=False)]
+    panels = [(key, rows) for key, rows in points.groupby(["study", "cell", "generator"], sort=False)]
     several = points["study"].nunique() > 1
+    curve_keys = sorted(points[["target", "schedule"]].drop_duplicates().itertuples(index=False, name=None))
 
     def draw(fig):
-        for ax, ((study, cell), rows) in zip(grid(fig, len(panels), columns=2, xlabel=RECURRENT, ylabel=ACCURACY),
-                                             panels):
-            curves = list(rows.groupby(["generator", "target", "schedule"], sort=False))
-            for i, ((generator, target, schedule), line) in enumerate(curves):
+        for ax, ((study, cell, generator), rows) in zip(
+                grid(fig, len(panels), columns=2, xlabel=RECURRENT, ylabel=ACCURACY), panels):
+            for (target, schedule), line in rows.groupby(["target", "schedule"], sort=True):
                 line = line.sort_values("recurrent")
                 frame = line.rename(columns={"acc_mean": "mean", "acc_low": "low", "acc_high": "high"})
-                style = style_of(i)
-                _errorbar(ax, line["recurrent"], frame, label=f"{generator}, {target}, {schedule}", **style)
+                style = style_of(curve_keys.index((target, schedule)))  # the same look in every panel
+                _errorbar(ax, line["recurrent"], frame, label=f"{target}, {schedule}", **style)
                 dense = line[line["dense_n"] > 0].rename(
                     columns={"dense_mean": "mean", "dense_low": "low", "dense_high": "high"})
                 if len(dense):
                     _errorbar(ax, dense["recurrent"], dense, label="_", **{**style, "marker": "x", "linestyle": "--"})
             count_axis(ax)
-            ax.set_title(f"{study}: {cell}" if several else cell)
-        handles, labels = fig.axes[0].get_legend_handles_labels()
+            ax.set_title(f"{study}: {cell}, {generator}" if several else f"{cell}, {generator}")
+        legend = {}
+        for ax in fig.axes:  # every (target, schedule) once, whichever panel has it
+            legend.update((label, handle) for handle, label in zip(*ax.get_legend_handles_labels()))
+        labels, handles = list(legend), list(legend.values())
         proxy = Line2D([], [], color="black", marker="x", linestyle="--")
         fig.legend(handles + [proxy], labels + ["dense network pruned to the same count"], loc="outside right center")
     return draw, len(panels)
@@ -144,8 +147,9 @@ def prune_structure_section(data: StudyData) -> Section | None:
     items = [Text(f"{len(data.prune_structure)} pruned and retrained GraphRNNs; the level is the fraction of the "
                   "targeted weights the GraphRNN still had that were removed."),
              render("pruned_graphs_accuracy", "Pruned GraphRNNs against pruned dense networks",
-                    "Test accuracy after retraining against the recurrent weights kept (log scale), per generator, "
-                    "target and schedule across the levels (solid), and the dense network pruned to the same count "
+                    "Test accuracy after retraining against the recurrent weights kept (log scale), one panel per "
+                    "cell and generator, per target and schedule across the levels (solid), and the dense network "
+                    "pruned to the same count "
                     "(dashed, x), pooled over graphs and seeds: mean with 95 % bootstrap intervals.", draw,
                     size=_wide(panel_size(n, columns=2, width=4.0, height=3.3))),
              Table(tables["feasible"], "Maximum feasible sparsity of the pruned GraphRNNs per generator, target and "
