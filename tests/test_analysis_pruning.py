@@ -55,6 +55,20 @@ def test_recovered_ignores_retraining_epoch_0():
     assert pruning_trials(runs, epochs)["recovery_epochs"].tolist() == [1.0]
 
 
+def test_a_gradual_trial_recovers_only_once_it_has_its_final_sparsity():
+    # Still accurate at epoch 1, before gradual pruning reached its level (100 -> 50
+    # nonzero weights by epoch 3): that epoch does not count; epoch 4 (0.985) does.
+    runs, epochs = make({0: 0.99}, [(0, 0.5, [0.99, 0.99, 0.9, 0.95, 0.985])])
+    epochs["nonzero_params"] = [1000, 1000] + [100, 80, 60, 50, 50]
+    assert pruning_trials(runs, epochs)["recovery_epochs"].tolist() == [4.0]
+    epochs.loc[epochs["epoch"] == 4, "test_acc"] = 0.9  # never again within delta at 50 weights
+    assert not pruning_trials(runs, epochs)["recovered"].iloc[0]
+    # one-shot: the count is final from epoch 0, so epoch 1 counts as before
+    runs, epochs = make({0: 0.99}, [(0, 0.5, [0.9, 0.99])])
+    epochs["nonzero_params"] = [1000, 1000, 50, 50]
+    assert pruning_trials(runs, epochs)["recovery_epochs"].tolist() == [1.0]
+
+
 def test_summary_per_seed_values_bootstrap_intervals_and_max_sparsity():
     runs, epochs = make(
         {0: 0.99, 1: 0.98, 2: 0.97},

@@ -4,7 +4,8 @@ A trial prunes a trained GraphRNN (its parent) and retrains it. Its metrics are 
 pruning study's, defined in :mod:`sparsernn.analysis.pruning` and quoted here:
 **base_acc** (here the unpruned GraphRNN's final test accuracy), **pruned_acc** (right
 after pruning), **final_acc** (after the last retraining epoch), **recovery_epochs**
-(the first retraining epoch ``e >= 1`` with test accuracy ``>= base_acc - delta``),
+(the first retraining epoch ``e >= 1`` with test accuracy ``>= base_acc - delta``, once
+the network has its final number of nonzero weights),
 **recovered**, and per curve (one GraphRNN and seed, one target and schedule, every
 level) **max_feasible_sparsity** (the largest level that recovered, 0 if none). The
 level is the fraction of the targeted weights the GraphRNN still had that were removed.

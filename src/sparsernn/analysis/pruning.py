@@ -11,9 +11,10 @@ tolerance ``delta`` (default 0.01):
 - **safe**: ``pruned_acc >= base_acc - delta`` -- pruning cost nothing before
   retraining (the reference thesis's measure of safe pruning).
 - **recovery_epochs**: the first retraining epoch ``e >= 1`` whose test accuracy is
-  ``>= base_acc - delta``; missing ("never") if no epoch gets there. Epoch 0 never
-  counts: a trial that was safe still needs one retraining epoch at that level to count
-  as recovered.
+  ``>= base_acc - delta`` and at which the network already has its final number of
+  nonzero weights (for the gradual schedule: after its last pruning step); missing
+  ("never") if no epoch gets there. Epoch 0 never counts: a trial that was safe still
+  needs one retraining epoch at that level to count as recovered.
 - **recovered**: ``recovery_epochs`` is not missing.
 - **max_safe_sparsity** of a seed: the largest level whose trial is safe (0 if none).
 - **max_feasible_sparsity** of a seed: the largest level whose trial recovered (0 if none).
@@ -56,6 +57,17 @@ _LN2 = math.log(2)
 _LEVEL_PATHS = ("seed", "sparsity", "pruning.amount", "pruning.threshold")  # the level of a sparsity curve
 
 
+def _pruned_from(retrain: pd.DataFrame) -> int:
+    """The first retraining epoch ``>= 1`` that ends with the trial's final number of
+    nonzero weights: 1 after one-shot pruning, the epoch of the last pruning step for a
+    gradual schedule (1 where the counts were not recorded)."""
+    counts = retrain.get("nonzero_params")
+    if counts is None or counts.isna().any():
+        return 1
+    final = retrain["epoch"][counts == counts.iloc[-1]]
+    return max(1, int(final.min()))
+
+
 def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0.01) -> pd.DataFrame:
     """One row per finished pruning trial (a trial with a parent whose config holds its
     pruning point under its kind's name) with its base accuracy and the metrics above.
@@ -82,7 +94,7 @@ def pruning_trials(runs: pd.DataFrame, epochs: pd.DataFrame, *, delta: float = 0
             continue
         base = float(final_train[run.parent])
         pruned = float(mine["test_acc"].iloc[0])
-        later = mine[(mine["epoch"] >= 1) & (mine["test_acc"] >= base - delta - 1e-12)]
+        later = mine[(mine["epoch"] >= _pruned_from(mine)) & (mine["test_acc"] >= base - delta - 1e-12)]
         rows.append({
             "run_id": run.run_id, "study": getattr(run, "study", None),
             "configuration": configuration_id(run.kind, config),
