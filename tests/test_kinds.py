@@ -192,6 +192,24 @@ def test_the_pruning_summary_of_a_committed_database_is_unchanged(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["timeseries-prune-structure", "thesis-prune-structure"])
+def test_the_rq5_tables_are_printed_from_the_committed_databases(name, tmp_path):
+    """Each run's tables.md, and docs/compare.md's rows of target both, are what the
+    commands in docs/compare.md print from the committed database."""
+    run = ROOT / "docs" / "results" / name
+    out = tmp_path / "tables.md"
+    assert main(["results", str(run), "--summary", "prune_structure", "--markdown", str(out)]) == 0
+    assert out.read_text() == (run / "tables.md").read_text()
+    columns = ("cell,generator,target,schedule,level,recurrent,base_acc,final_acc,gain,gain_seeds,dense_acc,"
+               "dense_gap,recovered")
+    assert main(["results", str(run), "--summary", "prune_structure", "--columns", columns,
+                 "--markdown", str(out)]) == 0
+    lines = [line for line in out.read_text().split("### ")[1].splitlines() if line.startswith("|")]
+    both = "\n".join(lines[:2] + [line for line in lines[2:] if "| both |" in line])
+    assert len(lines) > 2 and both in (ROOT / "docs" / "compare.md").read_text()
+
+
+@pytest.mark.slow
 def test_the_structure_analysis_of_a_committed_database_is_unchanged(tmp_path):
     """docs/results/thesis-structure/tables/ holds `sparsernn analyze --csv-dir` output: the
     same tables, to float rounding (numpy and scipy versions differ in the last digit)."""
